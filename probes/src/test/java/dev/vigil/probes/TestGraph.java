@@ -104,6 +104,16 @@ final class TestGraph {
         return names;
     }
 
+    /** The sites of one kind, in layer order. */
+    static java.util.List<ProbeSite> sites(ModelProto model, SiteKind kind) {
+        return SiteDiscovery.discover(model).stream().filter(s -> s.kind() == kind).toList();
+    }
+
+    /** The tensor names of the sites of one kind, in layer order. */
+    static java.util.List<String> tensors(ModelProto model, SiteKind kind) {
+        return sites(model, kind).stream().map(ProbeSite::tensor).toList();
+    }
+
     private NodeProto nodeProto(String domain, String op, String[] inputs, String[] outputs) {
         NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setDomain(domain).setName(op + "_" + nodes++);
         for (String i : inputs) {
