@@ -77,12 +77,6 @@ final class GraphIndex {
         return i == null ? null : graph.getNode(i);
     }
 
-    /** The producing node's index, or -1. */
-    int producerIndex(String tensor) {
-        Integer i = producers.get(tensor);
-        return i == null ? -1 : i;
-    }
-
     List<Use> uses(String tensor) {
         return consumers.getOrDefault(tensor, List.of());
     }
