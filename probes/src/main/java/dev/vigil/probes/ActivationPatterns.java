@@ -1,5 +1,8 @@
 package dev.vigil.probes;
 
+import static dev.vigil.probes.GraphIndex.in;
+import static dev.vigil.probes.GraphIndex.out;
+
 import ai.onnx.proto.OnnxMl.NodeProto;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,44 +32,44 @@ final class ActivationPatterns {
     }
 
     private List<PatternMatch> findAll() {
-        List<PatternMatch> out = new ArrayList<>();
+        List<PatternMatch> found = new ArrayList<>();
         for (int i = 0; i < g.nodeCount(); i++) {
             NodeProto n = g.node(i);
             PatternMatch m = switch (n.getOpType()) {
-                case "Relu", "Gelu", "FastGelu", "BiasGelu", "QuickGelu" -> new PatternMatch(n.getOutput(0), i, n.getOpType());
+                case "Relu", "Gelu", "FastGelu", "BiasGelu", "QuickGelu" -> new PatternMatch(out(n, 0), i, n.getOpType());
                 case "Erf" -> erfGelu(n);
                 case "Tanh" -> tanhGelu(n);
                 case "Sigmoid" -> swish(n);
                 default -> null;
             };
             if (m != null) {
-                out.add(m);
+                found.add(m);
             }
         }
-        return out;
+        return found;
     }
 
     /** {@code erf(x/√2)} or {@code erf(x·(1/√2))}, then {@code +1}, then a product with x and 0.5 in any order. */
     private PatternMatch erfGelu(NodeProto erf) {
-        NodeProto scale = g.producer(erf.getInput(0));
+        NodeProto scale = g.producer(in(erf, 0));
         if (scale == null) {
             return null;
         }
         String x = null;
-        if (scale.getOpType().equals("Div") && g.isScalar(scale.getInput(1), SQRT_2)) {
-            x = scale.getInput(0);
+        if (scale.getOpType().equals("Div") && g.isScalar(in(scale, 1), SQRT_2)) {
+            x = in(scale, 0);
         } else if (scale.getOpType().equals("Mul")) {
             x = operandBeside(scale, INV_SQRT_2);
         }
         if (x == null) {
             return null;
         }
-        return halfProduct(x, plusOne(erf.getOutput(0)), "Erf-GELU");
+        return halfProduct(x, plusOne(out(erf, 0)), "Erf-GELU");
     }
 
     /** {@code tanh(√(2/π)·(x + 0.044715·x³))} with x³ as Pow(x,3) or a Mul chain, then as Erf-GELU. */
     private PatternMatch tanhGelu(NodeProto tanh) {
-        NodeProto scale = g.producer(tanh.getInput(0));
+        NodeProto scale = g.producer(in(tanh, 0));
         if (scale == null || !scale.getOpType().equals("Mul")) {
             return null;
         }
@@ -76,9 +79,9 @@ final class ActivationPatterns {
             return null;
         }
         for (int k = 0; k < 2; k++) {
-            String x = sum.getInput(k);
-            if (isCubicTerm(sum.getInput(1 - k), x)) {
-                return halfProduct(x, plusOne(tanh.getOutput(0)), "tanh-GELU");
+            String x = in(sum, k);
+            if (isCubicTerm(in(sum, 1 - k), x)) {
+                return halfProduct(x, plusOne(out(tanh, 0)), "tanh-GELU");
             }
         }
         return null;
@@ -95,7 +98,7 @@ final class ActivationPatterns {
         }
         NodeProto p = g.producer(cube);
         if (p != null && p.getOpType().equals("Pow")) {
-            return p.getInput(0).equals(x) && g.isScalar(p.getInput(1), 3.0);
+            return in(p, 0).equals(x) && g.isScalar(in(p, 1), 3.0);
         }
         List<String> leaves = new ArrayList<>();
         mulLeaves(cube, x, null, leaves, 0);
@@ -107,32 +110,32 @@ final class ActivationPatterns {
      * operands in either order.
      */
     private PatternMatch swish(NodeProto sigmoid) {
-        String y = sigmoid.getInput(0);
+        String y = in(sigmoid, 0);
         String scaled = null;
         double beta = 1.0;
         NodeProto p = g.producer(y);
         if (p != null && p.getOpType().equals("Mul")) {
             for (int k = 0; k < 2 && scaled == null; k++) {
-                OptionalDouble c = g.scalar(p.getInput(1 - k));
+                OptionalDouble c = g.scalar(in(p, 1 - k));
                 if (c.isPresent()) {
-                    scaled = p.getInput(k);
+                    scaled = in(p, k);
                     beta = c.getAsDouble();
                 }
             }
         }
-        String s = sigmoid.getOutput(0);
+        String s = out(sigmoid, 0);
         for (GraphIndex.Use use : g.uses(s)) {
             NodeProto mul = g.node(use.node());
             if (!mul.getOpType().equals("Mul") || mul.getInputCount() != 2) {
                 continue;
             }
-            String other = mul.getInput(1 - use.slot());
+            String other = in(mul, 1 - use.slot());
             if (other.equals(y)) {
-                return new PatternMatch(mul.getOutput(0), use.node(), "SiLU");
+                return new PatternMatch(out(mul, 0), use.node(), "SiLU");
             }
             if (other.equals(scaled)) {
                 String name = Math.abs(beta - QUICK_GELU_BETA) <= 1e-3 * QUICK_GELU_BETA ? "QuickGelu" : "Swish";
-                return new PatternMatch(mul.getOutput(0), use.node(), name);
+                return new PatternMatch(out(mul, 0), use.node(), name);
             }
         }
         return null;
@@ -143,8 +146,8 @@ final class ActivationPatterns {
         for (GraphIndex.Use use : g.uses(t)) {
             NodeProto add = g.node(use.node());
             if (add.getOpType().equals("Add") && add.getInputCount() == 2
-                    && g.isScalar(add.getInput(1 - use.slot()), 1.0)) {
-                return add.getOutput(0);
+                    && g.isScalar(in(add, 1 - use.slot()), 1.0)) {
+                return out(add, 0);
             }
         }
         return null;
@@ -166,11 +169,11 @@ final class ActivationPatterns {
                 if (!mul.getOpType().equals("Mul")) {
                     continue;
                 }
-                String out = mul.getOutput(0);
-                if (isHalfProduct(out, x, s)) {
-                    return new PatternMatch(out, use.node(), pattern);
+                String product = out(mul, 0);
+                if (isHalfProduct(product, x, s)) {
+                    return new PatternMatch(product, use.node(), pattern);
                 }
-                next.addAll(g.uses(out));
+                next.addAll(g.uses(product));
             }
             frontier = next;
         }
@@ -216,11 +219,11 @@ final class ActivationPatterns {
         if (binary.getInputCount() != 2) {
             return null;
         }
-        if (g.isScalar(binary.getInput(1), c)) {
-            return binary.getInput(0);
+        if (g.isScalar(in(binary, 1), c)) {
+            return in(binary, 0);
         }
-        if (g.isScalar(binary.getInput(0), c)) {
-            return binary.getInput(1);
+        if (g.isScalar(in(binary, 0), c)) {
+            return in(binary, 1);
         }
         return null;
     }

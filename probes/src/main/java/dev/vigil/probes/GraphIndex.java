@@ -63,6 +63,16 @@ final class GraphIndex {
         }
     }
 
+    /** Input {@code i} of {@code n}, or "" when the node has no such input (a malformed graph does not crash). */
+    static String in(NodeProto n, int i) {
+        return i >= 0 && i < n.getInputCount() ? n.getInput(i) : "";
+    }
+
+    /** Output {@code i} of {@code n}, or "" when the node has no such output. */
+    static String out(NodeProto n, int i) {
+        return i >= 0 && i < n.getOutputCount() ? n.getOutput(i) : "";
+    }
+
     int nodeCount() {
         return graph.getNodeCount();
     }
@@ -98,7 +108,7 @@ final class GraphIndex {
                 case "Constant":
                     return true;
                 case "Transpose", "Cast", "Identity":
-                    tensor = p.getInput(0);
+                    tensor = in(p, 0);
                     break;
                 default:
                     return false;
@@ -124,7 +134,7 @@ final class GraphIndex {
             if (!p.getOpType().equals("Cast") && !p.getOpType().equals("Identity")) {
                 return OptionalDouble.empty();
             }
-            tensor = p.getInput(0);
+            tensor = in(p, 0);
         }
         return OptionalDouble.empty();
     }

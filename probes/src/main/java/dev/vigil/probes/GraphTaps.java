@@ -82,8 +82,8 @@ public final class GraphTaps {
                 continue;
             }
             String sum = NormalizationPatterns.skipSumTensor(n);
-            boolean unnamed = n.getOutputCount() <= 3 || n.getOutput(3).isEmpty();
-            if (unnamed && wanted.contains(sum)) {
+            boolean unnamed = GraphIndex.out(n, 3).isEmpty();
+            if (unnamed && !sum.isEmpty() && wanted.contains(sum)) {
                 NodeProto.Builder b = n.toBuilder();
                 while (b.getOutputCount() < 4) {
                     b.addOutput("");

@@ -1,5 +1,8 @@
 package dev.vigil.probes;
 
+import static dev.vigil.probes.GraphIndex.in;
+import static dev.vigil.probes.GraphIndex.out;
+
 import ai.onnx.proto.OnnxMl.NodeProto;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -39,25 +42,25 @@ final class NormalizationPatterns {
      * the graph leaves that optional output out, the name {@link GraphTaps} gives it when tapping.
      */
     static String skipSumTensor(NodeProto n) {
-        if (n.getOutputCount() > 3 && !n.getOutput(3).isEmpty()) {
-            return n.getOutput(3);
+        if (!out(n, 3).isEmpty()) {
+            return out(n, 3);
         }
-        return n.getOutput(0) + SKIP_SUM_SUFFIX;
+        return out(n, 0).isEmpty() ? "" : out(n, 0) + SKIP_SUM_SUFFIX;
     }
 
     private List<PatternMatch> findAll() {
-        List<PatternMatch> out = new ArrayList<>();
+        List<PatternMatch> found = new ArrayList<>();
         for (int i = 0; i < g.nodeCount(); i++) {
             NodeProto n = g.node(i);
             switch (n.getOpType()) {
                 case "LayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization" ->
-                        out.add(new PatternMatch(n.getInput(0), i, n.getOpType()));
+                        found.add(new PatternMatch(in(n, 0), i, n.getOpType()));
                 case "SkipLayerNormalization", "SkipSimplifiedLayerNormalization" ->
-                        out.add(new PatternMatch(skipSumTensor(n), i, n.getOpType()));
+                        found.add(new PatternMatch(skipSumTensor(n), i, n.getOpType()));
                 case "ReduceMean" -> {
                     PatternMatch m = decomposedLayerNorm(i, n);
                     if (m != null) {
-                        out.add(m);
+                        found.add(m);
                     }
                 }
                 default -> {
@@ -69,25 +72,25 @@ final class NormalizationPatterns {
             if (!layerNormSquares.contains(i)) {
                 String x = squaredTensor(g.node(i));
                 if (x != null && normalizedBy(g.node(i).getOutput(0), x)) {
-                    out.add(new PatternMatch(x, i, "RMSNorm(decomposed)"));
+                    found.add(new PatternMatch(x, i, "RMSNorm(decomposed)"));
                 }
             }
         }
-        return out;
+        return found;
     }
 
     /** {@code ReduceMean(x) → Sub(x, mean) = d}, then {@code d²} normalized as in {@link #normalizedBy}. */
     private PatternMatch decomposedLayerNorm(int index, NodeProto mean) {
-        String x = mean.getInput(0);
-        for (GraphIndex.Use use : g.uses(mean.getOutput(0))) {
+        String x = in(mean, 0);
+        for (GraphIndex.Use use : g.uses(out(mean, 0))) {
             NodeProto sub = g.node(use.node());
-            if (!sub.getOpType().equals("Sub") || use.slot() != 1 || !sub.getInput(0).equals(x)) {
+            if (!sub.getOpType().equals("Sub") || use.slot() != 1 || !in(sub, 0).equals(x)) {
                 continue;
             }
-            String d = sub.getOutput(0);
+            String d = out(sub, 0);
             for (GraphIndex.Use du : g.uses(d)) {
                 NodeProto sq = g.node(du.node());
-                if (d.equals(squaredTensor(sq)) && normalizedBy(sq.getOutput(0), d)) {
+                if (d.equals(squaredTensor(sq)) && normalizedBy(out(sq, 0), d)) {
                     layerNormSquares.add(du.node());
                     return new PatternMatch(x, index, "LayerNorm(decomposed)");
                 }
@@ -101,11 +104,11 @@ final class NormalizationPatterns {
         if (n.getInputCount() != 2) {
             return null;
         }
-        if (n.getOpType().equals("Pow") && g.isScalar(n.getInput(1), 2.0)) {
-            return n.getInput(0);
+        if (n.getOpType().equals("Pow") && g.isScalar(in(n, 1), 2.0)) {
+            return in(n, 0);
         }
-        if (n.getOpType().equals("Mul") && n.getInput(0).equals(n.getInput(1))) {
-            return n.getInput(0);
+        if (n.getOpType().equals("Mul") && in(n, 0).equals(in(n, 1))) {
+            return in(n, 0);
         }
         return null;
     }
@@ -120,10 +123,10 @@ final class NormalizationPatterns {
             for (GraphIndex.Use au : g.uses(mean)) {
                 NodeProto add = g.node(au.node());
                 if (!add.getOpType().equals("Add") || add.getInputCount() != 2
-                        || !g.isConstant(add.getInput(1 - au.slot()))) {
+                        || !g.isConstant(in(add, 1 - au.slot()))) {
                     continue;
                 }
-                for (String root : outputsOf(add.getOutput(0), "Sqrt")) {
+                for (String root : outputsOf(out(add, 0), "Sqrt")) {
                     if (dividesBy(numerator, root)) {
                         return true;
                     }
@@ -137,13 +140,13 @@ final class NormalizationPatterns {
         for (GraphIndex.Use use : g.uses(root)) {
             NodeProto n = g.node(use.node());
             if (n.getOpType().equals("Div") && use.slot() == 1) {
-                if (n.getInput(0).equals(numerator)) {
+                if (in(n, 0).equals(numerator)) {
                     return true;
                 }
-                if (g.isScalar(n.getInput(0), 1.0) && multipliedWith(n.getOutput(0), numerator)) {
+                if (g.isScalar(in(n, 0), 1.0) && multipliedWith(out(n, 0), numerator)) {
                     return true;
                 }
-            } else if (n.getOpType().equals("Reciprocal") && multipliedWith(n.getOutput(0), numerator)) {
+            } else if (n.getOpType().equals("Reciprocal") && multipliedWith(out(n, 0), numerator)) {
                 return true;
             }
         }
@@ -153,7 +156,7 @@ final class NormalizationPatterns {
     private boolean multipliedWith(String t, String other) {
         for (GraphIndex.Use use : g.uses(t)) {
             NodeProto n = g.node(use.node());
-            if (n.getOpType().equals("Mul") && n.getInputCount() == 2 && n.getInput(1 - use.slot()).equals(other)) {
+            if (n.getOpType().equals("Mul") && n.getInputCount() == 2 && in(n, 1 - use.slot()).equals(other)) {
                 return true;
             }
         }
@@ -165,7 +168,7 @@ final class NormalizationPatterns {
         for (GraphIndex.Use use : g.uses(t)) {
             NodeProto n = g.node(use.node());
             if (n.getOpType().equals(opType)) {
-                outs.add(n.getOutput(0));
+                outs.add(out(n, 0));
             }
         }
         return outs;

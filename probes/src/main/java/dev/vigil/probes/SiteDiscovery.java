@@ -1,5 +1,8 @@
 package dev.vigil.probes;
 
+import static dev.vigil.probes.GraphIndex.in;
+import static dev.vigil.probes.GraphIndex.out;
+
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
@@ -41,17 +44,17 @@ public final class SiteDiscovery {
     }
 
     private List<ProbeSite> sites() {
-        Map<SiteKind, List<PatternMatch>> found = new EnumMap<>(SiteKind.class);
-        found.put(SiteKind.ATTENTION, attention());
-        found.put(SiteKind.MLP, mlp());
-        found.put(SiteKind.RESIDUAL, NormalizationPatterns.find(g));
-        found.put(SiteKind.MATMUL_INPUT, matmulInputs());
+        Map<SiteKind, List<PatternMatch>> byKind = new EnumMap<>(SiteKind.class);
+        byKind.put(SiteKind.ATTENTION, attention());
+        byKind.put(SiteKind.MLP, mlp());
+        byKind.put(SiteKind.RESIDUAL, NormalizationPatterns.find(g));
+        byKind.put(SiteKind.MATMUL_INPUT, matmulInputs());
         List<ProbeSite> sites = new ArrayList<>();
-        for (Map.Entry<SiteKind, List<PatternMatch>> e : found.entrySet()) {
+        for (Map.Entry<SiteKind, List<PatternMatch>> e : byKind.entrySet()) {
             // One site per tensor, defined by its first node; then the layer ordinal in node order.
             Map<String, PatternMatch> first = new LinkedHashMap<>();
             for (PatternMatch m : e.getValue()) {
-                if (isTappable(m.tensor())) {
+                if (!m.tensor().isEmpty() && isTappable(m.tensor())) {
                     first.merge(m.tensor(), m, (a, b) -> a.node() <= b.node() ? a : b);
                 }
             }
@@ -73,31 +76,31 @@ public final class SiteDiscovery {
 
     /** Softmax outputs that are, possibly through Dropout/Cast/Identity, the left operand of a MatMul. */
     private List<PatternMatch> attention() {
-        List<PatternMatch> out = new ArrayList<>();
+        List<PatternMatch> found = new ArrayList<>();
         for (int i = 0; i < g.nodeCount(); i++) {
             NodeProto n = g.node(i);
             if (!n.getOpType().equals("Softmax")) {
                 continue;
             }
-            String p = n.getOutput(0);
+            String p = out(n, 0);
             int rank = g.shape(p).size();
             // A declared rank other than [B,H,Tq,Tk] / [B*H,Tq,Tk] is not attention probabilities.
             if ((rank == 0 || rank == 3 || rank == 4) && reachesMatMul(p, true)) {
-                out.add(new PatternMatch(p, i, "Softmax->MatMul"));
+                found.add(new PatternMatch(p, i, "Softmax->MatMul"));
             }
         }
-        return out;
+        return found;
     }
 
     /** Activation outputs whose result reaches a MatMul/Gemm directly or through a gate Mul, Dropout or Cast. */
     private List<PatternMatch> mlp() {
-        List<PatternMatch> out = new ArrayList<>();
+        List<PatternMatch> found = new ArrayList<>();
         for (PatternMatch m : ActivationPatterns.find(g)) {
             if (reachesMatMul(m.tensor(), false)) {
-                out.add(m);
+                found.add(m);
             }
         }
-        return out;
+        return found;
     }
 
     /**
@@ -118,10 +121,10 @@ public final class SiteDiscovery {
                                 return true;
                             }
                         }
-                        case "Dropout", "Cast", "Identity" -> next.add(n.getOutput(0));
+                        case "Dropout", "Cast", "Identity" -> next.add(out(n, 0));
                         case "Mul" -> {
                             if (!leftOnly) {
-                                next.add(n.getOutput(0));
+                                next.add(out(n, 0));
                             }
                         }
                         default -> {
@@ -136,22 +139,22 @@ public final class SiteDiscovery {
 
     /** The non-constant operand of each MatMul/Gemm whose other operand is constant (a weight). */
     private List<PatternMatch> matmulInputs() {
-        List<PatternMatch> out = new ArrayList<>();
+        List<PatternMatch> found = new ArrayList<>();
         for (int i = 0; i < g.nodeCount(); i++) {
             NodeProto n = g.node(i);
             if (!(n.getOpType().equals("MatMul") || n.getOpType().equals("Gemm")) || n.getInputCount() < 2) {
                 continue;
             }
-            String a = n.getInput(0);
-            String b = n.getInput(1);
+            String a = in(n, 0);
+            String b = in(n, 1);
             boolean aConst = g.isConstant(a);
             boolean bConst = g.isConstant(b);
             if (bConst && !aConst) {
-                out.add(new PatternMatch(a, i, n.getOpType()));
+                found.add(new PatternMatch(a, i, n.getOpType()));
             } else if (aConst && !bConst) {
-                out.add(new PatternMatch(b, i, n.getOpType()));
+                found.add(new PatternMatch(b, i, n.getOpType()));
             }
         }
-        return out;
+        return found;
     }
 }

@@ -145,6 +145,24 @@ class AttentionAndMatMulSitesTest {
     }
 
     @Test
+    void malformedNodesAreSkippedNotACrash() {
+        // Nodes missing the inputs/outputs their op needs (a broken or truncated export).
+        ModelProto m = new TestGraph().input("x", "B", 4).weight("W", new float[16], 4, 4)
+                .node("Relu", in("x"))
+                .node("Erf", in())
+                .node("Softmax", in("x"))
+                .node("com.microsoft", "SkipLayerNormalization", in("x", "x", "W"))
+                .node("LayerNormalization", in())
+                .node("Mul", in("x"), "m")
+                .node("Sigmoid", in("m"), "sg")
+                .node("Mul", in("sg"), "sm")
+                .node("MatMul", in("", "W"), "y")
+                .node("MatMul", in("x", "W"), "z").output("z").build();
+        assertEquals(List.of(new ProbeSite(SiteKind.MATMUL_INPUT, 0, "x", List.of("B", "4"), "MatMul")),
+                SiteDiscovery.discover(m));
+    }
+
+    @Test
     void modelWithoutGraphIsAClearError() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SiteDiscovery.discover(ModelProto.getDefaultInstance()));
