@@ -36,7 +36,8 @@ final class ActivationPatterns {
         for (int i = 0; i < g.nodeCount(); i++) {
             NodeProto n = g.node(i);
             PatternMatch m = switch (n.getOpType()) {
-                case "Relu", "Gelu", "FastGelu", "BiasGelu", "QuickGelu" -> new PatternMatch(out(n, 0), i, n.getOpType());
+                case "Relu", "Gelu", "FastGelu", "BiasGelu", "QuickGelu" ->
+                        new PatternMatch(out(n, 0), i, n.getOpType());
                 case "Erf" -> erfGelu(n);
                 case "Tanh" -> tanhGelu(n);
                 case "Sigmoid" -> swish(n);

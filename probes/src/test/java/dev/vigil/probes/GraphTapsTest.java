@@ -155,6 +155,74 @@ class GraphTapsTest {
     }
 
     @Test
+    void gatedRmsBlockTapsHoldTheHandComputedValues() throws Exception {
+        // LLaMA-style: r = x + bias; n = r · rsqrt(mean(r²) + eps) · gamma (decomposed); y = (silu(n·Wg) · n·Wu)·Wd.
+        float[] wg = values(D * F);
+        float[] wu = values(D * F);
+        ModelProto model = new TestGraph().input("x", B, T, D)
+                .weight("bias", bias, D).weight("gamma", gamma, D)
+                .weight("Wg", wg, D, F).weight("Wu", wu, D, F).weight("Wd", w2, F, D)
+                .scalar("two", 2f).scalar("eps", EPS)
+                .node("Add", in("x", "bias"), "r")
+                .node("Pow", in("r", "two"), "sq")
+                .nodeWithInts("ReduceMean", in("sq"), new String[] {"ms"}, "axes", new long[] {-1}, "keepdims", 1)
+                .node("Add", in("ms", "eps"), "mse")
+                .node("Sqrt", in("mse"), "rms")
+                .node("Reciprocal", in("rms"), "inv")
+                .node("Mul", in("r", "inv"), "normed")
+                .node("Mul", in("normed", "gamma"), "n")
+                .node("MatMul", in("n", "Wg"), "gate")
+                .node("MatMul", in("n", "Wu"), "up")
+                .node("Sigmoid", in("gate"), "sg")
+                .node("Mul", in("sg", "gate"), "silu")
+                .node("Mul", in("silu", "up"), "prod")
+                .node("MatMul", in("prod", "Wd"), "y")
+                .output("y", B, T, D).build();
+        List<ProbeSite> sites = SiteDiscovery.discover(model);
+        assertEquals(List.of(
+                new ProbeSite(SiteKind.MLP, 0, "silu", List.of(), "SiLU"),
+                new ProbeSite(SiteKind.RESIDUAL, 0, "r", List.of(), "RMSNorm(decomposed)"),
+                new ProbeSite(SiteKind.MATMUL_INPUT, 0, "n", List.of(), "MatMul"),
+                new ProbeSite(SiteKind.MATMUL_INPUT, 1, "prod", List.of(), "MatMul")), sites);
+        Set<String> taps = new LinkedHashSet<>();
+        sites.forEach(site -> taps.add(site.tensor()));
+        Map<String, OrtRuns.Output> inputs = Map.of("x", new OrtRuns.Output(new long[] {B, T, D}, x));
+        Map<String, OrtRuns.Output> plain = OrtRuns.runFloat(model.toByteArray(), inputs);
+        Map<String, OrtRuns.Output> run = OrtRuns.runFloat(GraphTaps.withOutputs(model, taps).toByteArray(), inputs);
+        assertArrayEquals(MiniLmSitesTest.bits(plain.get("y").data()), MiniLmSitesTest.bits(run.get("y").data()));
+
+        double[] r = new double[B * T * D];
+        double[] n = new double[B * T * D];
+        double[] silu = new double[B * T * F];
+        double[] prod = new double[B * T * F];
+        for (int row = 0; row < B * T; row++) {
+            double ms = 0;
+            for (int j = 0; j < D; j++) {
+                r[row * D + j] = (double) x[row * D + j] + bias[j];
+                ms += r[row * D + j] * r[row * D + j];
+            }
+            double inv = 1 / Math.sqrt(ms / D + EPS);
+            for (int j = 0; j < D; j++) {
+                n[row * D + j] = r[row * D + j] * inv * gamma[j];
+            }
+            for (int f = 0; f < F; f++) {
+                double gate = 0;
+                double up = 0;
+                for (int j = 0; j < D; j++) {
+                    gate += n[row * D + j] * wg[j * F + f];
+                    up += n[row * D + j] * wu[j * F + f];
+                }
+                silu[row * F + f] = gate / (1 + Math.exp(-gate));
+                prod[row * F + f] = silu[row * F + f] * up;
+            }
+        }
+        assertClose(r, run.get("r"), new long[] {B, T, D});
+        assertClose(n, run.get("n"), new long[] {B, T, D});
+        assertClose(silu, run.get("silu"), new long[] {B, T, F});
+        assertClose(prod, run.get("prod"), new long[] {B, T, F});
+    }
+
+    @Test
     void skipLayerNormSumIsNamedAndTapped() throws Exception {
         float[] skip = values(B * T * D);
         ModelProto model = new TestGraph().input("x", B, T, D).input("skip", B, T, D)

@@ -55,12 +55,13 @@ class MiniLmSitesTest {
     @Test
     void layerOrdinalsFollowTheEncoderLayers() {
         for (int l = 0; l < LAYERS; l++) {
-            assertEquals("/encoder/layer." + l + "/attention/self/Softmax_output_0", of(SiteKind.ATTENTION).get(l).tensor());
-            assertEquals("/encoder/layer." + l + "/intermediate/intermediate_act_fn/Mul_1_output_0",
+            String layer = "/encoder/layer." + l;
+            assertEquals(layer + "/attention/self/Softmax_output_0", of(SiteKind.ATTENTION).get(l).tensor());
+            assertEquals(layer + "/intermediate/intermediate_act_fn/Mul_1_output_0",
                     of(SiteKind.MLP).get(l).tensor());
             assertEquals("Erf-GELU", of(SiteKind.MLP).get(l).pattern());
-            assertEquals("/encoder/layer." + l + "/attention/output/Add_output_0", of(SiteKind.RESIDUAL).get(1 + 2 * l).tensor());
-            assertEquals("/encoder/layer." + l + "/output/Add_output_0", of(SiteKind.RESIDUAL).get(2 + 2 * l).tensor());
+            assertEquals(layer + "/attention/output/Add_output_0", of(SiteKind.RESIDUAL).get(1 + 2 * l).tensor());
+            assertEquals(layer + "/output/Add_output_0", of(SiteKind.RESIDUAL).get(2 + 2 * l).tensor());
         }
         assertEquals("/embeddings/Add_1_output_0", of(SiteKind.RESIDUAL).get(0).tensor());
         assertEquals("LayerNorm(decomposed)", of(SiteKind.RESIDUAL).get(0).pattern());
