@@ -1,0 +1,144 @@
+package dev.vigil.server;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensorLike;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One model's ONNX Runtime session and the metadata of its public inputs and outputs.
+ *
+ * <p>The session may have been built from an edited graph with extra outputs (tapped intermediate tensors):
+ * those are named as {@code internalOutputs}, hidden from {@link #outputs()} and never returned by default, and
+ * fetched with {@link #run(Map, Set, Set)}'s {@code extraOutputs}. Thread-safe: ORT sessions run concurrently.
+ */
+public final class ModelSession implements AutoCloseable {
+    private final OrtSession session;
+    private final List<TensorSpec> inputs;
+    private final List<TensorSpec> outputs;
+    private final Set<String> outputNames;
+    private final Set<String> internalOutputs;
+
+    private ModelSession(OrtSession session, Set<String> internalOutputs) throws OrtException {
+        this.session = session;
+        this.internalOutputs = Set.copyOf(internalOutputs);
+        this.inputs = specs(session.getInputInfo(), Set.of(), "input");
+        this.outputs = specs(session.getOutputInfo(), internalOutputs, "output");
+        Set<String> names = new LinkedHashSet<>();
+        for (TensorSpec s : outputs) {
+            names.add(s.name());
+        }
+        this.outputNames = Collections.unmodifiableSet(names);
+        for (String internal : internalOutputs) {
+            if (!session.getOutputNames().contains(internal)) {
+                throw new IllegalArgumentException("internal output '" + internal + "' is not a graph output");
+            }
+        }
+    }
+
+    /**
+     * Opens a session for a serialized ONNX model.
+     *
+     * @param factory         makes the session on the configured device
+     * @param model           the ONNX ModelProto bytes (the original model, or one edited to add outputs)
+     * @param internalOutputs graph outputs that are not part of the model's public interface (e.g. probe taps)
+     * @throws OrtException             when ORT cannot load the model
+     * @throws IllegalArgumentException when an input or output is not a tensor of a protocol datatype
+     */
+    public static ModelSession open(SessionFactory factory, byte[] model, Set<String> internalOutputs)
+            throws OrtException {
+        OrtSession session = factory.create(model);
+        try {
+            return new ModelSession(session, internalOutputs);
+        } catch (RuntimeException | OrtException e) {
+            session.close();
+            throw e;
+        }
+    }
+
+    private static List<TensorSpec> specs(Map<String, NodeInfo> infos, Set<String> skip, String what) {
+        List<TensorSpec> specs = new ArrayList<>();
+        for (NodeInfo node : infos.values()) {
+            if (skip.contains(node.getName())) {
+                continue;
+            }
+            if (!(node.getInfo() instanceof TensorInfo info)) {
+                throw new IllegalArgumentException(what + " '" + node.getName() + "' is not a tensor ("
+                        + node.getInfo() + "); only tensor inputs and outputs are served");
+            }
+            Datatype type = Datatype.fromOnnx(info.type);
+            if (type == null) {
+                throw new IllegalArgumentException(what + " '" + node.getName() + "' has element type "
+                        + info.onnxType + ", which the protocol cannot carry");
+            }
+            specs.add(new TensorSpec(node.getName(), type, info.getShape()));
+        }
+        return List.copyOf(specs);
+    }
+
+    /** The model's inputs in graph order. */
+    public List<TensorSpec> inputs() {
+        return inputs;
+    }
+
+    /** The model's public outputs in graph order (internal outputs excluded). */
+    public List<TensorSpec> outputs() {
+        return outputs;
+    }
+
+    /** The public output names in graph order. */
+    public Set<String> outputNames() {
+        return outputNames;
+    }
+
+    /** Graph outputs added for internal use (e.g. probe taps); empty for an unedited model. */
+    public Set<String> internalOutputs() {
+        return internalOutputs;
+    }
+
+    /** The input spec with this name, or null. */
+    public TensorSpec input(String name) {
+        for (TensorSpec s : inputs) {
+            if (s.name().equals(name)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Runs the model. The caller closes the returned result (try-with-resources).
+     *
+     * @param feeds        one tensor per model input
+     * @param outputs      public outputs to compute
+     * @param extraOutputs internal outputs to compute as well (may be empty)
+     */
+    public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> feeds, Set<String> outputs,
+                                 Set<String> extraOutputs) throws OrtException {
+        if (extraOutputs.isEmpty()) {
+            return session.run(feeds, outputs);
+        }
+        Set<String> all = new LinkedHashSet<>(outputs);
+        all.addAll(extraOutputs);
+        return session.run(feeds, all);
+    }
+
+    /** Runs the model for all public outputs plus {@code extraOutputs}. The caller closes the result. */
+    public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> feeds, Set<String> extraOutputs)
+            throws OrtException {
+        return run(feeds, outputNames, extraOutputs);
+    }
+
+    @Override
+    public void close() throws OrtException {
+        session.close();
+    }
+}

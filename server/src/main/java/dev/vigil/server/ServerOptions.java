@@ -1,0 +1,73 @@
+package dev.vigil.server;
+
+import java.nio.file.Path;
+
+/**
+ * How a {@link VigilServer} runs. {@link #builder()} starts from the defaults the CLI documents.
+ *
+ * @param modelsDir         the model repository
+ * @param host              the address to bind
+ * @param port              the port; 0 picks a free one
+ * @param device            where models run
+ * @param maxBodyBytes      the largest request body (413 above)
+ * @param maxBatchSize      batch limit of models whose config.json sets none (400 above)
+ * @param maxSequenceLength token limit for text inputs of models whose config.json sets none (400 above)
+ * @param maxInflight       inference requests run at once
+ * @param maxQueue          requests that may wait for a slot (503 beyond)
+ * @param intraOpThreads    ONNX Runtime intra-op threads per session; 0 lets ORT choose
+ */
+public record ServerOptions(Path modelsDir, String host, int port, Device device, long maxBodyBytes,
+                            int maxBatchSize, int maxSequenceLength, int maxInflight, int maxQueue,
+                            int intraOpThreads) {
+
+    public ServerOptions {
+        require(port >= 0 && port <= 65535, "port must be 0..65535");
+        require(maxBodyBytes > 0 && maxBodyBytes <= Integer.MAX_VALUE - 8, "max body bytes must be 1..2^31-9");
+        require(maxBatchSize > 0, "max batch size must be positive");
+        require(maxSequenceLength > 0, "max sequence length must be positive");
+        require(maxInflight > 0, "max in-flight must be positive");
+        require(maxQueue >= 0, "max queue must not be negative");
+        require(intraOpThreads >= 0, "intra-op threads must not be negative");
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    /** A builder holding the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds {@link ServerOptions}; every setter is optional. */
+    public static final class Builder {
+        private Path modelsDir = Path.of("models");
+        private String host = "127.0.0.1";
+        private int port = 8080;
+        private Device device = Device.auto();
+        private long maxBodyBytes = 64L << 20;
+        private int maxBatchSize = 8;
+        private int maxSequenceLength = 512;
+        private int maxInflight = 4;
+        private int maxQueue = 64;
+        private int intraOpThreads = 0;
+
+        public Builder modelsDir(Path v) { modelsDir = v; return this; }
+        public Builder host(String v) { host = v; return this; }
+        public Builder port(int v) { port = v; return this; }
+        public Builder device(Device v) { device = v; return this; }
+        public Builder maxBodyBytes(long v) { maxBodyBytes = v; return this; }
+        public Builder maxBatchSize(int v) { maxBatchSize = v; return this; }
+        public Builder maxSequenceLength(int v) { maxSequenceLength = v; return this; }
+        public Builder maxInflight(int v) { maxInflight = v; return this; }
+        public Builder maxQueue(int v) { maxQueue = v; return this; }
+        public Builder intraOpThreads(int v) { intraOpThreads = v; return this; }
+
+        public ServerOptions build() {
+            return new ServerOptions(modelsDir, host, port, device, maxBodyBytes, maxBatchSize, maxSequenceLength,
+                    maxInflight, maxQueue, intraOpThreads);
+        }
+    }
+}

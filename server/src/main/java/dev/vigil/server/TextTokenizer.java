@@ -1,0 +1,95 @@
+package dev.vigil.server;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+
+/**
+ * A model's HuggingFace tokenizer (DJL): turns a batch of strings into token ids, attention mask and token type
+ * ids, padded to the batch's longest sequence. Truncation is off: a text longer than the limit is rejected rather
+ * than silently cut.
+ */
+public final class TextTokenizer implements AutoCloseable {
+    private final HuggingFaceTokenizer tokenizer;
+
+    private TextTokenizer(HuggingFaceTokenizer tokenizer) {
+        this.tokenizer = tokenizer;
+    }
+
+    /** Loads a tokenizer.json. */
+    public static TextTokenizer load(Path tokenizerJson) throws IOException {
+        // The file's own padding/truncation settings are replaced: the batch is padded here, never truncated.
+        return new TextTokenizer(HuggingFaceTokenizer.builder()
+                .optTokenizerPath(tokenizerJson)
+                .optAddSpecialTokens(true)
+                .optPadding(false)
+                .optTruncation(false)
+                .build());
+    }
+
+    /**
+     * Tokenizes a batch.
+     *
+     * @param texts             the strings
+     * @param maxSequenceLength the longest allowed sequence, special tokens included
+     * @param inputName         the request input's name, for error messages
+     * @throws ApiException 400 when a text has more tokens than allowed
+     */
+    public TokenizedBatch encode(String[] texts, int maxSequenceLength, String inputName) {
+        Encoding[] encodings = tokenizer.batchEncode(texts);
+        int length = 0;
+        for (int i = 0; i < encodings.length; i++) {
+            int n = encodings[i].getIds().length;
+            if (n > maxSequenceLength) {
+                throw ApiException.badRequest("input '" + inputName + "' element " + i + " has " + n
+                        + " tokens, more than max_sequence_length " + maxSequenceLength);
+            }
+            length = Math.max(length, n);
+        }
+        int cells = encodings.length * length;
+        LongBuffer ids = direct(cells);
+        LongBuffer mask = direct(cells);
+        LongBuffer types = direct(cells);
+        long tokens = 0;
+        for (Encoding e : encodings) {
+            long[] id = e.getIds();
+            long[] am = e.getAttentionMask();
+            long[] ty = e.getTypeIds();
+            ids.put(id);
+            mask.put(am);
+            types.put(ty);
+            for (long m : am) {
+                tokens += m;
+            }
+            // padding: id 0 ([PAD]), mask 0, type 0 (direct buffers start zeroed)
+            int pad = length - id.length;
+            ids.position(ids.position() + pad);
+            mask.position(mask.position() + pad);
+            types.position(types.position() + pad);
+        }
+        return new TokenizedBatch(encodings.length, length, ids.rewind(), mask.rewind(), types.rewind(), tokens);
+    }
+
+    private static LongBuffer direct(int n) {
+        return ByteBuffer.allocateDirect(Math.max(n, 1) * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+
+    /**
+     * A tokenized, padded batch, row-major {@code [batch, length]}.
+     *
+     * @param tokens the number of unmasked tokens
+     */
+    public record TokenizedBatch(int batch, int length, LongBuffer ids, LongBuffer attentionMask,
+                                 LongBuffer typeIds, long tokens) {
+    }
+}

@@ -1,0 +1,290 @@
+package dev.vigil.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.WritableByteChannel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Vigil HTTP server: loads the model repository and serves it over the KServe v2 REST protocol (with the
+ * binary tensor data extension) plus {@code /metrics}. Start with {@link #start()}, stop with {@link #close()}.
+ */
+public final class VigilServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(VigilServer.class);
+    private static final String HEADER_LENGTH = "Inference-Header-Content-Length";
+    private static final String VERSION = "0.1.0";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ServerOptions options;
+    private final ServingMetrics metrics = new ServingMetrics();
+    private final InferRequestParser parser = new InferRequestParser();
+    private final InferResponseWriter writer = new InferResponseWriter();
+    private final AdmissionControl admission;
+    private SessionFactory sessions;
+    private ModelRepository repository;
+    private InferenceService inference;
+    private Javalin app;
+
+    public VigilServer(ServerOptions options) {
+        this.options = options;
+        this.admission = new AdmissionControl(options.maxInflight(), options.maxQueue(), 60_000);
+    }
+
+    /**
+     * Loads the models and starts listening.
+     *
+     * @return the bound port (the chosen one when the options ask for port 0)
+     * @throws IOException when the model directory cannot be read
+     */
+    public synchronized int start() throws IOException {
+        if (app != null) {
+            throw new IllegalStateException("already started");
+        }
+        sessions = new SessionFactory(options.device(), options.intraOpThreads());
+        repository = ModelRepository.load(options.modelsDir(), sessions, options.maxBatchSize(),
+                options.maxSequenceLength());
+        inference = new InferenceService(sessions.environment(), metrics);
+        for (String name : repository.entries().keySet()) {
+            metrics.initModel(name);
+        }
+        app = Javalin.create(cfg -> {
+            cfg.showJavalinBanner = false;
+            cfg.startupWatcherEnabled = false;
+            cfg.http.maxRequestSize = options.maxBodyBytes();
+            cfg.http.disableCompression();
+            cfg.jetty.defaultHost = options.host();
+        });
+        routes(app);
+        app.start(options.host(), options.port());
+        long ready = repository.entries().values().stream().filter(ModelRepository.Entry::ready).count();
+        LOG.info("Vigil listening on http://{}:{} (device {}; {} model(s) ready, {} failed)", options.host(),
+                app.port(), sessions.effectiveDevice(), ready, repository.entries().size() - ready);
+        return app.port();
+    }
+
+    /** The bound port; valid after {@link #start()}. */
+    public int port() {
+        return app.port();
+    }
+
+    /** The loaded repository; valid after {@link #start()}. */
+    public ModelRepository repository() {
+        return repository;
+    }
+
+    /** Runs requests without HTTP; valid after {@link #start()}. */
+    public InferenceService inference() {
+        return inference;
+    }
+
+    /** The serving metrics (and their registry, for other metrics to join). */
+    public ServingMetrics metrics() {
+        return metrics;
+    }
+
+    private void routes(Javalin app) {
+        app.get("/v2/health/live", ctx -> json(ctx, 200, Map.of("live", true)));
+        app.get("/v2/health/ready", ctx -> {
+            if (repository.anyReady()) {
+                json(ctx, 200, Map.of("ready", true));
+            } else {
+                error(ctx, 503, "no model is ready");
+            }
+        });
+        app.get("/v2", ctx -> json(ctx, 200, Map.of("name", "vigil", "version", VERSION,
+                "extensions", List.of("binary_tensor_data"))));
+        app.get("/v2/models/{name}", ctx -> json(ctx, 200, metadata(readyModel(ctx.pathParam("name")))));
+        app.get("/v2/models/{name}/ready", ctx -> {
+            ServedModel model = readyModel(ctx.pathParam("name"));
+            json(ctx, 200, Map.of("name", model.name(), "ready", true));
+        });
+        app.post("/v2/models/{name}/infer", this::infer);
+        app.get("/metrics", ctx -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
+            String type = metrics.write(ctx.header("Accept"), out);
+            ctx.status(200).contentType(type).result(out.toByteArray());
+        });
+        app.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.getMessage()));
+        app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
+        app.exception(Exception.class, (e, ctx) -> {
+            LOG.error("Unexpected error on {} {}", ctx.method(), ctx.path(), e);
+            error(ctx, 500, "internal error: " + e);
+        });
+        app.error(404, ctx -> {
+            if (ctx.result() == null) {
+                error(ctx, 404, "no endpoint " + ctx.method() + " " + ctx.path());
+            }
+        });
+    }
+
+    /** The ready model of this name; 404 when the repository has none, 503 with the reason when it failed. */
+    private ServedModel readyModel(String name) {
+        ModelRepository.Entry entry = repository.get(name);
+        if (entry == null) {
+            throw new ApiException(404, "unknown model '" + name + "'; the repository has "
+                    + repository.entries().keySet());
+        }
+        if (!entry.ready()) {
+            throw new ApiException(503, "model '" + name + "' is not ready: " + entry.error());
+        }
+        return entry.model();
+    }
+
+    private static Map<String, Object> metadata(ServedModel model) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", model.name());
+        m.put("versions", List.of("1"));
+        m.put("platform", "onnxruntime_onnx");
+        m.put("inputs", specs(model.session().inputs()));
+        m.put("outputs", specs(model.session().outputs()));
+        Map<String, Object> params = new LinkedHashMap<>();
+        params.put("max_batch_size", model.maxBatchSize());
+        if (model.acceptsText()) {
+            params.put("text_input", true);
+            params.put("max_sequence_length", model.maxSequenceLength());
+        }
+        m.put("parameters", params);
+        return m;
+    }
+
+    private static List<Map<String, Object>> specs(List<TensorSpec> specs) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (TensorSpec s : specs) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", s.name());
+            m.put("datatype", s.datatype().name());
+            m.put("shape", s.shape());
+            out.add(m);
+        }
+        return out;
+    }
+
+    private void infer(Context ctx) throws IOException {
+        long t0 = System.nanoTime();
+        String name = ctx.pathParam("name");
+        if (repository.get(name) == null) {
+            // 404 before any metric: only repository model names become label values
+            readyModel(name);
+        }
+        int status = 500;
+        try {
+            ServedModel model = readyModel(name);
+            byte[] body = readBody(ctx);
+            long headerLength = headerLength(ctx);
+            InferResponseWriter.Encoded encoded;
+            try (AdmissionControl.Permit ignored = admission.acquire()) {
+                InferRequest request = parser.parse(body, headerLength);
+                encoded = writer.encode(inference.infer(model, request));
+            }
+            send(ctx, encoded);
+            status = 200;
+        } catch (ApiException e) {
+            status = e.status();
+            throw e;
+        } finally {
+            metrics.observeRequest(name, ServingMetrics.Outcome.of(status), (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    private byte[] readBody(Context ctx) throws IOException {
+        long limit = options.maxBodyBytes();
+        long declared = ctx.req().getContentLengthLong();
+        if (declared > limit) {
+            throw new ApiException(413, "request body of " + declared + " bytes exceeds the limit of " + limit
+                    + " bytes (--max-body-bytes)");
+        }
+        try (InputStream in = ctx.req().getInputStream()) {
+            byte[] buf = new byte[declared >= 0 ? (int) declared : 8192];
+            int n = 0;
+            while (true) {
+                if (n == buf.length) {
+                    if (declared >= 0 && in.read() < 0) {
+                        break;
+                    }
+                    if (buf.length >= limit) {
+                        throw new ApiException(413, "request body exceeds the limit of " + limit
+                                + " bytes (--max-body-bytes)");
+                    }
+                    buf = java.util.Arrays.copyOf(buf, (int) Math.min(limit, Math.max(8192L, buf.length * 2L)));
+                }
+                int r = in.read(buf, n, buf.length - n);
+                if (r < 0) {
+                    break;
+                }
+                n += r;
+            }
+            return n == buf.length ? buf : java.util.Arrays.copyOf(buf, n);
+        }
+    }
+
+    private static long headerLength(Context ctx) {
+        String h = ctx.header(HEADER_LENGTH);
+        if (h == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(h.trim());
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest(HEADER_LENGTH + " must be an integer, not '" + h + "'");
+        }
+    }
+
+    private static void send(Context ctx, InferResponseWriter.Encoded encoded) throws IOException {
+        ctx.status(200);
+        if (!encoded.hasBinary()) {
+            ctx.contentType("application/json").result(encoded.json());
+            return;
+        }
+        ctx.contentType("application/octet-stream");
+        ctx.header(HEADER_LENGTH, Integer.toString(encoded.json().length));
+        ctx.res().setContentLengthLong(encoded.length());
+        OutputStream out = ctx.res().getOutputStream();
+        out.write(encoded.json());
+        WritableByteChannel channel = Channels.newChannel(out);
+        for (ByteBuffer b : encoded.binary()) {
+            ByteBuffer part = b.duplicate();
+            while (part.hasRemaining()) {
+                channel.write(part);
+            }
+        }
+        out.flush();
+    }
+
+    private static void json(Context ctx, int status, Object body) throws IOException {
+        ctx.status(status).contentType("application/json").result(JSON.writeValueAsBytes(body));
+    }
+
+    private static void error(Context ctx, int status, String message) {
+        try {
+            json(ctx, status, Map.of("error", message));
+        } catch (IOException e) {
+            ctx.status(status).result("{\"error\":\"unserializable error\"}");
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (app != null) {
+            app.stop();
+            app = null;
+        }
+        if (repository != null) {
+            repository.close();
+            repository = null;
+        }
+    }
+}
