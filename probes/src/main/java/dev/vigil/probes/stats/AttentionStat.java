@@ -1,0 +1,221 @@
+package dev.vigil.probes.stats;
+
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Attention sink score, entropy and max key mass of an {@code attention} site (SPEC §5), one pass over
+ * {@code [B,H,Tq,Tk]} or {@code [B*H,Tq,Tk]} probabilities. Query rows and key columns with mask 0 are left out (the
+ * mask applies to an axis whose length is the request's T; with a KV cache, {@code Tq < Tk}, query {@code i} sits at
+ * key position {@code i + Tk − Tq}). Used by one thread.
+ */
+final class AttentionStat {
+    private final double sinkEpsilon;
+    private int heads;
+    private double[] sink = new double[0];
+    private double[] entropy = new double[0];
+    private long[] entropyQueries = new long[0];
+    /** Per head, Σ p over queries for the k-th unmasked key: {@code keyMass[h * keyCapacity + k]}. */
+    private double[] keyMass = new double[0];
+    /** Unmasked queries of sequences that have a k-th unmasked key. */
+    private long[] keyQueries = new long[0];
+    private int keyCapacity;
+    private long queries;
+
+    private float[] row = new float[0];
+    private int[] keys = new int[0];
+    /** {@code visible[k]}: unmasked keys at positions {@code <= k}. */
+    private int[] visible = new int[0];
+    private int[] queryRows = new int[0];
+    /** {@code 1 / ln(n)} for n keys, grown on demand. */
+    private float[] invLog = new float[0];
+
+    AttentionStat(double sinkEpsilon) {
+        this.sinkEpsilon = sinkEpsilon;
+    }
+
+    /** The tensor's layout; IllegalArgumentException naming the tensor when it is not attention probabilities. */
+    static AttentionLayout layout(String name, TapTensor t, ProbedBatch request) {
+        int n = t.elements();
+        if (t.data().capacity() < n) {
+            throw new IllegalArgumentException("tensor '" + name + "' of shape " + Arrays.toString(t.shape())
+                    + " needs " + n + " floats, its buffer holds " + t.data().capacity());
+        }
+        int h;
+        if (t.rank() == 4 && t.dim(0) == request.batch()) {
+            h = (int) t.dim(1);
+        } else if (t.rank() == 3 && t.dim(0) % request.batch() == 0) {
+            h = (int) (t.dim(0) / request.batch());
+        } else {
+            throw new IllegalArgumentException("attention tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                    + "; expected [B,H,Tq,Tk] or [B*H,Tq,Tk] with B=" + request.batch());
+        }
+        return new AttentionLayout(h, (int) t.dim(t.rank() - 2), (int) t.dim(t.rank() - 1));
+    }
+
+    void observe(TapTensor t, AttentionLayout shape, ProbedBatch request) {
+        int h = shape.heads();
+        int tq = shape.queries();
+        int tk = shape.keys();
+        ensureCapacity(h, tk, tq);
+        boolean maskQueries = request.mask() != null && tq == request.tokens();
+        boolean maskKeys = request.mask() != null && tk == request.tokens();
+        int offset = tk - tq;
+        FloatBuffer data = t.data();
+        float[] r = row;
+        for (int b = 0; b < request.batch(); b++) {
+            int nk = 0;
+            for (int k = 0; k < tk; k++) {
+                if (!maskKeys || request.real(b, k)) {
+                    keys[nk++] = k;
+                }
+                visible[k] = nk;
+            }
+            int nq = 0;
+            for (int i = 0; i < tq; i++) {
+                if (!maskQueries || request.real(b, i)) {
+                    queryRows[nq++] = i;
+                }
+            }
+            if (nk == 0 || nq == 0) {
+                continue;
+            }
+            boolean contiguous = nk == tk;
+            int k0 = keys[0];
+            for (int head = 0; head < h; head++) {
+                int base = (b * h + head) * tq;
+                int massBase = head * keyCapacity;
+                double sinkSum = 0;
+                double entropySum = 0;
+                long entropyCount = 0;
+                for (int qi = 0; qi < nq; qi++) {
+                    int i = queryRows[qi];
+                    data.get((base + i) * tk, r, 0, tk);
+                    sinkSum += r[k0];
+                    float plogp = contiguous ? rowContiguous(r, tk, massBase) : rowMasked(r, nk, massBase);
+                    int position = i + offset;
+                    int nVisible = nk;
+                    if (position < tk - 1 && laterKeysZero(r, position, tk, maskKeys, b, request)) {
+                        nVisible = position >= 0 ? visible[position] : 0;
+                    }
+                    if (nVisible >= 2) {
+                        entropySum += -plogp * invLog[nVisible];
+                        entropyCount++;
+                    }
+                }
+                sink[head] += sinkSum;
+                entropy[head] += entropySum;
+                entropyQueries[head] += entropyCount;
+            }
+            queries += nq;
+            for (int k = 0; k < nk; k++) {
+                keyQueries[k] += nq;
+            }
+        }
+    }
+
+    private float rowContiguous(float[] r, int tk, int massBase) {
+        double[] mass = keyMass;
+        float acc = 0f;
+        for (int k = 0; k < tk; k++) {
+            float p = r[k];
+            mass[massBase + k] += p;
+            acc += p * FastLog.ln(p);
+        }
+        return acc;
+    }
+
+    private float rowMasked(float[] r, int nk, int massBase) {
+        double[] mass = keyMass;
+        int[] ks = keys;
+        float acc = 0f;
+        for (int m = 0; m < nk; m++) {
+            float p = r[ks[m]];
+            mass[massBase + m] += p;
+            acc += p * FastLog.ln(p);
+        }
+        return acc;
+    }
+
+    /** Whether every unmasked key after {@code position} has probability 0 (a causal row). */
+    private static boolean laterKeysZero(float[] r, int position, int tk, boolean maskKeys, int b, ProbedBatch request) {
+        for (int k = tk - 1; k > position; k--) {
+            if (r[k] != 0f && (!maskKeys || request.real(b, k))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void ensureCapacity(int h, int tk, int tq) {
+        if (heads == 0) {
+            heads = h;
+            sink = new double[h];
+            entropy = new double[h];
+            entropyQueries = new long[h];
+        } else if (heads != h) {
+            throw new IllegalArgumentException("attention site head count changed from " + heads + " to " + h);
+        }
+        if (tk > keyCapacity) {
+            int capacity = Math.max(tk, keyCapacity * 2);
+            double[] grown = new double[h * capacity];
+            for (int head = 0; head < h; head++) {
+                System.arraycopy(keyMass, head * keyCapacity, grown, head * capacity, keyCapacity);
+            }
+            keyMass = grown;
+            keyQueries = Arrays.copyOf(keyQueries, capacity);
+            keyCapacity = capacity;
+            row = new float[capacity];
+            keys = new int[capacity];
+            visible = new int[capacity];
+            invLog = new float[capacity + 1];
+            for (int n = 2; n <= capacity; n++) {
+                invLog[n] = (float) (1.0 / Math.log(n));
+            }
+        }
+        if (tq > queryRows.length) {
+            queryRows = new int[tq];
+        }
+    }
+
+    AttentionSnapshot snapshot() {
+        List<Double> sinkScores = new ArrayList<>(heads);
+        List<Double> entropies = new ArrayList<>(heads);
+        int sinkHeads = 0;
+        for (int head = 0; head < heads; head++) {
+            double s = queries == 0 ? Double.NaN : sink[head] / queries;
+            sinkScores.add(s);
+            if (s > sinkEpsilon) {
+                sinkHeads++;
+            }
+            entropies.add(entropyQueries[head] == 0 ? Double.NaN : entropy[head] / entropyQueries[head]);
+        }
+        double maxMass = Double.NaN;
+        int maxKey = -1;
+        int maxHead = -1;
+        for (int head = 0; head < heads; head++) {
+            for (int k = 0; k < keyCapacity && keyQueries[k] > 0; k++) {
+                double m = keyMass[head * keyCapacity + k] / keyQueries[k];
+                if (maxKey < 0 || m > maxMass) {
+                    maxMass = m;
+                    maxKey = k;
+                    maxHead = head;
+                }
+            }
+        }
+        double ratio = queries == 0 || heads == 0 ? Double.NaN : (double) sinkHeads / heads;
+        return new AttentionSnapshot(heads, queries, List.copyOf(sinkScores), ratio, List.copyOf(entropies), maxMass,
+                maxKey, maxHead);
+    }
+
+    void reset() {
+        Arrays.fill(sink, 0.0);
+        Arrays.fill(entropy, 0.0);
+        Arrays.fill(entropyQueries, 0L);
+        Arrays.fill(keyMass, 0.0);
+        Arrays.fill(keyQueries, 0L);
+        queries = 0;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.vigil.probes.stats;
+
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+
+/**
+ * Dead and τ-dormant neurons of an {@code mlp} site (SPEC §5): per channel, the window's max activation and sum of
+ * {@code |a|}, in one pass over the real token rows. Used by one thread.
+ */
+final class DeadNeuronStat {
+    private final double dormantTau;
+    private float[] maxActivation = new float[0];
+    private double[] sumAbs = new double[0];
+    private float[] row = new float[0];
+    private long rows;
+
+    DeadNeuronStat(double dormantTau) {
+        this.dormantTau = dormantTau;
+    }
+
+    void observe(TapTensor t, RowLayout layout) {
+        int w = layout.width;
+        if (maxActivation.length != w) {
+            if (rows > 0) {
+                throw new IllegalArgumentException("mlp site width changed from " + maxActivation.length + " to " + w);
+            }
+            maxActivation = new float[w];
+            sumAbs = new double[w];
+            row = new float[w];
+            reset();
+        }
+        FloatBuffer data = t.data();
+        float[] mx = maxActivation;
+        double[] sa = sumAbs;
+        float[] r = row;
+        for (int b = 0; b < layout.batch; b++) {
+            for (int i = 0; i < layout.rowsPerSequence; i++) {
+                if (!layout.real(b, i)) {
+                    continue;
+                }
+                data.get(layout.offset(b, i), r, 0, w);
+                for (int j = 0; j < w; j++) {
+                    float v = r[j];
+                    mx[j] = Math.max(mx[j], v);
+                    sa[j] += Math.abs(v);
+                }
+                rows++;
+            }
+        }
+    }
+
+    DeadNeuronSnapshot snapshot() {
+        int w = maxActivation.length;
+        if (rows == 0) {
+            return new DeadNeuronSnapshot(w, 0, 0, Double.NaN, 0, Double.NaN);
+        }
+        int dead = 0;
+        double total = 0;
+        for (int j = 0; j < w; j++) {
+            if (!(maxActivation[j] > 0)) {
+                dead++;
+            }
+            total += sumAbs[j];
+        }
+        int dormant = 0;
+        // s_j = mean|a_j| / mean_k(mean|a_k|) = sumAbs_j · w / Σ_k sumAbs_k: the row counts cancel.
+        for (int j = 0; j < w; j++) {
+            if (total == 0 || sumAbs[j] * w / total <= dormantTau) {
+                dormant++;
+            }
+        }
+        return new DeadNeuronSnapshot(w, rows, dead, (double) dead / w, dormant, (double) dormant / w);
+    }
+
+    void reset() {
+        Arrays.fill(maxActivation, Float.NEGATIVE_INFINITY);
+        Arrays.fill(sumAbs, 0.0);
+        rows = 0;
+    }
+}

@@ -1,0 +1,139 @@
+package dev.vigil.probes.stats;
+
+import java.nio.FloatBuffer;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Massive activations of a {@code residual} site (SPEC §5, Sun et al. 2024). Per sequence: {@code |h|} of its real
+ * rows go to a reused scratch array in one pass (tracking the max), the exact median by quickselect; only when the
+ * max passes both thresholds is the sequence read a second time to count and place its massive elements.
+ * Used by one thread.
+ */
+final class MassiveActivationStat {
+    private final double absThreshold;
+    private final double medianRatio;
+    private float[] scratch = new float[0];
+
+    private long windowCount;
+    private long windowFirstToken;
+    private double windowRatio = Double.NaN;
+
+    private long total;
+    private long[] channelHits = new long[0];
+    /** Channels with their own series, in first-hit order; {@code namedCount} of them are set. */
+    private final int[] named = new int[MassiveSnapshot.NAMED_CHANNELS];
+    private int namedCount;
+    private boolean[] isNamed = new boolean[0];
+
+    MassiveActivationStat(double absThreshold, double medianRatio) {
+        this.absThreshold = absThreshold;
+        this.medianRatio = medianRatio;
+    }
+
+    void observe(TapTensor t, RowLayout layout) {
+        int w = layout.width;
+        if (channelHits.length != w) {
+            if (total > 0) {
+                throw new IllegalArgumentException("residual site width changed from " + channelHits.length + " to " + w);
+            }
+            channelHits = new long[w];
+            isNamed = new boolean[w];
+        }
+        int perSequence = layout.rowsPerSequence * w;
+        if (scratch.length < perSequence) {
+            scratch = new float[perSequence];
+        }
+        FloatBuffer data = t.data();
+        float[] s = scratch;
+        for (int b = 0; b < layout.batch; b++) {
+            int n = 0;
+            float max = 0f;
+            int firstRow = -1;
+            for (int i = 0; i < layout.rowsPerSequence; i++) {
+                if (!layout.real(b, i)) {
+                    continue;
+                }
+                if (firstRow < 0) {
+                    firstRow = i;
+                }
+                data.get(layout.offset(b, i), s, n, w);
+                for (int j = n, end = n + w; j < end; j++) {
+                    float a = Math.abs(s[j]);
+                    s[j] = a;
+                    max = Math.max(max, a);
+                }
+                n += w;
+            }
+            if (n == 0) {
+                continue;
+            }
+            double median = Selection.median(s, n);
+            if (max > 0) {
+                double ratio = max / median;
+                windowRatio = Double.isNaN(windowRatio) ? ratio : Math.max(windowRatio, ratio);
+            }
+            double limit = Math.max(absThreshold, medianRatio * median);
+            if (max > limit) {
+                countMassive(data, layout, b, firstRow, limit);
+            }
+        }
+    }
+
+    private void countMassive(FloatBuffer data, RowLayout layout, int b, int firstRow, double limit) {
+        int w = layout.width;
+        for (int i = firstRow; i < layout.rowsPerSequence; i++) {
+            if (!layout.real(b, i)) {
+                continue;
+            }
+            int off = layout.offset(b, i);
+            for (int j = 0; j < w; j++) {
+                if (Math.abs(data.get(off + j)) > limit) {
+                    windowCount++;
+                    total++;
+                    if (i == firstRow) {
+                        windowFirstToken++;
+                    }
+                    if (!isNamed[j] && namedCount < named.length) {
+                        named[namedCount++] = j;
+                        isNamed[j] = true;
+                    }
+                    channelHits[j]++;
+                }
+            }
+        }
+    }
+
+    MassiveSnapshot snapshot() {
+        double firstFraction = windowCount == 0 ? Double.NaN : (double) windowFirstToken / windowCount;
+        return new MassiveSnapshot(windowCount, windowRatio, firstFraction, total, channelHitMap());
+    }
+
+    /** The window's gauges with the cumulative counters as of now. */
+    MassiveSnapshot countersOnto(MassiveSnapshot windowGauges) {
+        return new MassiveSnapshot(windowGauges.windowCount(), windowGauges.ratio(), windowGauges.firstTokenFraction(),
+                total, channelHitMap());
+    }
+
+    private Map<String, Long> channelHitMap() {
+        LinkedHashMap<String, Long> hits = new LinkedHashMap<>();
+        long namedSum = 0;
+        for (int i = 0; i < namedCount; i++) {
+            long h = channelHits[named[i]];
+            hits.put(Integer.toString(named[i]), h);
+            namedSum += h;
+        }
+        if (total > namedSum) {
+            hits.put(MassiveSnapshot.OTHER, total - namedSum);
+        }
+        return Collections.unmodifiableMap(hits);
+    }
+
+    /** Clears the window gauges; the counters stay. */
+    void resetWindow() {
+        windowCount = 0;
+        windowFirstToken = 0;
+        windowRatio = Double.NaN;
+    }
+}

@@ -1,0 +1,148 @@
+package dev.vigil.probes.stats;
+
+import dev.vigil.probes.ProbeSite;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One model's probe statistics: the selected sites, their window accumulators (SPEC §4–§5) and the published
+ * snapshot. {@link #observe} is called by one probe worker thread; {@link #summarize}, {@link #snapshot} and
+ * {@link #openWindowTokens} may be called from any thread.
+ */
+public final class ModelProbe {
+    private final List<ProbeSite> sites;
+    private final ProbeSettings settings;
+    private final List<SiteStats> stats = new ArrayList<>();
+    private final List<QuantRangeStat> quants;
+    private final Window window;
+    /** The last closed window's gauges, per site; null until a window closes. */
+    private List<SiteSnapshot> closedSites;
+    private WindowInfo closedWindow;
+    private long probedRequests;
+    private long probedTokens;
+    private volatile ProbeSnapshot published;
+    private volatile long openTokens;
+
+    /** Statistics for the sites that {@code settings} selects (include/exclude) among {@code sites}. */
+    public ModelProbe(List<ProbeSite> sites, ProbeSettings settings) {
+        this.settings = settings;
+        this.sites = settings.select(sites);
+        Map<String, QuantRangeStat> quantByTensor = new LinkedHashMap<>();
+        for (ProbeSite site : this.sites) {
+            stats.add(new SiteStats(site, settings, quantByTensor));
+        }
+        quants = List.copyOf(quantByTensor.values());
+        window = new Window(settings.windowTokens());
+        publish();
+    }
+
+    /** The probed sites, in discovery order. */
+    public List<ProbeSite> sites() {
+        return sites;
+    }
+
+    /**
+     * Adds a request to the open window, closing the window when it reaches {@code window_tokens} unmasked tokens.
+     * Sites whose tensor the batch lacks are left as they are. Every tensor's layout is checked before any statistic
+     * changes, so a bad request (IllegalArgumentException) leaves the statistics untouched. One thread only.
+     */
+    public void observe(ProbedBatch batch) {
+        TensorLayout[] layouts = layouts(batch);
+        update(batch, layouts, stats, quants);
+        long tokens = batch.unmaskedTokens();
+        probedRequests++;
+        probedTokens += tokens;
+        if (window.add(tokens)) {
+            closedWindow = window.info(true);
+            List<SiteSnapshot> gauges = new ArrayList<>(stats.size());
+            for (SiteStats s : stats) {
+                gauges.add(s.snapshot());
+                s.resetWindow();
+            }
+            for (QuantRangeStat q : quants) {
+                q.reset();
+            }
+            closedSites = gauges;
+            window.open();
+        }
+        publish();
+    }
+
+    /**
+     * This request's own statistics, computed over it alone in fresh accumulators; the window is not touched.
+     * Thread-safe. IllegalArgumentException when a tensor does not fit its site.
+     */
+    public RequestSummary summarize(ProbedBatch batch) {
+        TensorLayout[] layouts = layouts(batch);
+        Map<String, QuantRangeStat> quantByTensor = new LinkedHashMap<>();
+        List<SiteStats> fresh = new ArrayList<>(sites.size());
+        for (ProbeSite site : sites) {
+            fresh.add(new SiteStats(site, settings, quantByTensor));
+        }
+        update(batch, layouts, fresh, List.copyOf(quantByTensor.values()));
+        List<SiteSnapshot> out = new ArrayList<>(fresh.size());
+        for (int i = 0; i < fresh.size(); i++) {
+            if (layouts[i] != null) {
+                out.add(fresh.get(i).snapshot());
+            }
+        }
+        return new RequestSummary(batch.unmaskedTokens(), out);
+    }
+
+    /** The last closed window's gauges (the open window's until one closes) and the cumulative counters. */
+    public ProbeSnapshot snapshot() {
+        return published;
+    }
+
+    /** Unmasked tokens in the current open window. */
+    public long openWindowTokens() {
+        return openTokens;
+    }
+
+    private TensorLayout[] layouts(ProbedBatch batch) {
+        TensorLayout[] layouts = new TensorLayout[stats.size()];
+        for (int i = 0; i < stats.size(); i++) {
+            SiteStats s = stats.get(i);
+            TapTensor t = batch.tensors().get(s.site.tensor());
+            layouts[i] = t == null ? null : s.layout(t, batch);
+        }
+        return layouts;
+    }
+
+    private static void update(ProbedBatch batch, TensorLayout[] layouts, List<SiteStats> siteStats,
+                               List<QuantRangeStat> quantStats) {
+        List<QuantRangeStat> pending = new ArrayList<>(quantStats);
+        for (int i = 0; i < siteStats.size(); i++) {
+            if (layouts[i] == null) {
+                continue;
+            }
+            SiteStats s = siteStats.get(i);
+            TapTensor t = batch.tensors().get(s.site.tensor());
+            s.observe(t, layouts[i], batch);
+            if (s.quant != null && pending.remove(s.quant)) {
+                s.quant.observe(t, (RowLayout) layouts[i]);
+            }
+        }
+    }
+
+    private void publish() {
+        List<SiteSnapshot> sitesOut = new ArrayList<>(stats.size());
+        WindowInfo info;
+        if (closedSites == null) {
+            info = window.info(false);
+            for (SiteStats s : stats) {
+                sitesOut.add(s.snapshot());
+            }
+        } else {
+            info = closedWindow;
+            for (int i = 0; i < stats.size(); i++) {
+                sitesOut.add(stats.get(i).withCounters(closedSites.get(i)));
+            }
+        }
+        openTokens = window.tokens();
+        published = new ProbeSnapshot(info, window.tokens(), probedRequests, probedTokens, sitesOut);
+    }
+}

@@ -1,0 +1,23 @@
+package dev.vigil.probes.stats;
+
+import dev.vigil.probes.ProbeSite;
+
+import java.util.List;
+
+/**
+ * The statistics of one probe site; the parts that do not apply to the site's kind are null.
+ *
+ * @param site          the site
+ * @param observedShape the tensor's shape in the latest request that carried it; empty before any
+ * @param dead          dead neurons ({@code mlp} only)
+ * @param massive       massive activations ({@code residual} only)
+ * @param attention     attention ({@code attention} only)
+ * @param cosine        token cosine similarity ({@code residual} only)
+ * @param quant         quantization ranges ({@code mlp}, {@code residual}, {@code matmul_input})
+ */
+public record SiteSnapshot(ProbeSite site, List<Long> observedShape, DeadNeuronSnapshot dead, MassiveSnapshot massive,
+                           AttentionSnapshot attention, CosineSnapshot cosine, QuantSnapshot quant) {
+    public SiteSnapshot {
+        observedShape = List.copyOf(observedShape);
+    }
+}

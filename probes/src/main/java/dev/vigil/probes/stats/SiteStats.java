@@ -1,0 +1,96 @@
+package dev.vigil.probes.stats;
+
+import dev.vigil.probes.ProbeSite;
+import dev.vigil.probes.SiteKind;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The statistics kept for one site: which ones depend on its kind (SPEC §5). The {@link QuantRangeStat} is shared by
+ * the sites of one tensor (an activation output that is both an {@code mlp} and a {@code matmul_input} site), so the
+ * owner updates each quant stat once per request. Used by one thread.
+ */
+final class SiteStats {
+    final ProbeSite site;
+    final DeadNeuronStat dead;
+    final MassiveActivationStat massive;
+    final TokenCosineStat cosine;
+    final AttentionStat attention;
+    final QuantRangeStat quant;
+    private List<Long> observedShape = List.of();
+
+    SiteStats(ProbeSite site, ProbeSettings settings, Map<String, QuantRangeStat> quantByTensor) {
+        this.site = site;
+        SiteKind kind = site.kind();
+        dead = kind == SiteKind.MLP ? new DeadNeuronStat(settings.dormantTau()) : null;
+        boolean residual = kind == SiteKind.RESIDUAL;
+        massive = residual
+                ? new MassiveActivationStat(settings.massiveAbsThreshold(), settings.massiveMedianRatio()) : null;
+        cosine = residual ? new TokenCosineStat() : null;
+        attention = kind == SiteKind.ATTENTION ? new AttentionStat(settings.sinkEpsilon()) : null;
+        quant = kind == SiteKind.ATTENTION ? null
+                : quantByTensor.computeIfAbsent(site.tensor(), t -> new QuantRangeStat(settings.outlierThreshold()));
+    }
+
+    /** Validates the tensor's layout for this site without touching any state; returns it for {@link #observe}. */
+    TensorLayout layout(TapTensor t, ProbedBatch request) {
+        return attention != null ? AttentionStat.layout(site.tensor(), t, request)
+                : RowLayout.of(site.tensor(), t, request);
+    }
+
+    /** Updates every statistic except the (shared) quant stat, which the caller updates once per tensor. */
+    void observe(TapTensor t, TensorLayout layout, ProbedBatch request) {
+        if (attention != null) {
+            attention.observe(t, (AttentionLayout) layout, request);
+        } else {
+            RowLayout rows = (RowLayout) layout;
+            if (dead != null) {
+                dead.observe(t, rows);
+            }
+            if (massive != null) {
+                massive.observe(t, rows);
+            }
+            if (cosine != null) {
+                cosine.observe(t, rows);
+            }
+        }
+        List<Long> shape = new ArrayList<>();
+        for (long d : t.shape()) {
+            shape.add(d);
+        }
+        observedShape = List.copyOf(shape);
+    }
+
+    SiteSnapshot snapshot() {
+        return new SiteSnapshot(site, observedShape, dead == null ? null : dead.snapshot(),
+                massive == null ? null : massive.snapshot(), attention == null ? null : attention.snapshot(),
+                cosine == null ? null : cosine.snapshot(), quant == null ? null : quant.snapshot());
+    }
+
+    /** A closed window's gauges with this site's cumulative counters as of now. */
+    SiteSnapshot withCounters(SiteSnapshot gauges) {
+        if (massive == null) {
+            return gauges;
+        }
+        return new SiteSnapshot(site, observedShape, gauges.dead(), massive.countersOnto(gauges.massive()),
+                gauges.attention(), gauges.cosine(), gauges.quant());
+    }
+
+    /** Clears the window accumulators (the shared quant stat is the caller's). */
+    void resetWindow() {
+        if (dead != null) {
+            dead.reset();
+        }
+        if (massive != null) {
+            massive.resetWindow();
+        }
+        if (cosine != null) {
+            cosine.reset();
+        }
+        if (attention != null) {
+            attention.reset();
+        }
+    }
+}
