@@ -22,6 +22,11 @@ public final class AdmissionControl {
         this.maxWaitMillis = maxWaitMillis;
     }
 
+    /** Requests waiting for a slot now. */
+    public int queued() {
+        return waiting.get();
+    }
+
     /** A held slot; closing it frees the slot. */
     public interface Permit extends AutoCloseable {
         @Override
