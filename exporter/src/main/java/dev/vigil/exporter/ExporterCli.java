@@ -1,0 +1,140 @@
+package dev.vigil.exporter;
+
+import ai.djl.ndarray.NDManager;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Command line: {@code train} a classifier and export it, or count {@code params} across sequence lengths. */
+@Command(name = "vigil-exporter", mixinStandardHelpOptions = true,
+        description = "Trains encoder classifiers (prenorm, postnorm, eft) with DJL and exports them to ONNX.",
+        subcommands = {ExporterCli.Train.class, ExporterCli.Params.class})
+public final class ExporterCli {
+
+    /** Model shape options shared by both subcommands. */
+    static final class Shape {
+        @Option(names = "--dim", defaultValue = "64", description = "Model width (default: ${DEFAULT-VALUE}).")
+        int dim;
+        @Option(names = "--layers", defaultValue = "2", description = "Encoder layers (default: ${DEFAULT-VALUE}).")
+        int layers;
+        @Option(names = "--heads", defaultValue = "4", description = "Attention heads; must divide --dim (default: ${DEFAULT-VALUE}).")
+        int heads;
+        @Option(names = "--mlp-dim", defaultValue = "128", description = "Feed-forward hidden width (default: ${DEFAULT-VALUE}).")
+        int mlpDim;
+        @Option(names = "--classes", defaultValue = "8", description = "Output classes = value tokens of the task (default: ${DEFAULT-VALUE}).")
+        int classes;
+        @Option(names = "--keys", defaultValue = "8", description = "Distinct key tokens of the task (default: ${DEFAULT-VALUE}).")
+        int keys;
+        @Option(names = "--noise", defaultValue = "16", description = "Distinct noise tokens of the task (default: ${DEFAULT-VALUE}).")
+        int noise;
+        @Option(names = "--activation", defaultValue = "gelu", description = "Feed-forward activation: relu or gelu (default: ${DEFAULT-VALUE}).")
+        String activation;
+        @Option(names = "--pooling", defaultValue = "first", description = "Pooling before the head: first (position 0, where the query is) or mean (default: ${DEFAULT-VALUE}).")
+        String pooling;
+
+        ModelOptions options(Architecture architecture, int seqLen) {
+            return new ModelOptions(architecture, 1 + keys + classes + noise, seqLen, dim, layers, heads, mlpDim,
+                    classes, MlpActivation.valueOf(activation.toUpperCase(Locale.ROOT)),
+                    Pooling.valueOf(pooling.toUpperCase(Locale.ROOT)));
+        }
+    }
+
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Trains one architecture on the key-value retrieval task and writes models/<name>/.")
+    static final class Train implements Callable<Integer> {
+        @Option(names = "--arch", required = true, description = "Architecture: prenorm, postnorm or eft.")
+        String arch;
+        @Option(names = "--seq-len", defaultValue = "256", description = "Sequence length (default: ${DEFAULT-VALUE}).")
+        int seqLen;
+        @CommandLine.Mixin
+        Shape shape = new Shape();
+        @Option(names = "--pairs", defaultValue = "3", description = "Key/value pairs per sequence, the queried one included (default: ${DEFAULT-VALUE}).")
+        int pairs;
+        @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default: ${DEFAULT-VALUE}).")
+        int epochs;
+        @Option(names = "--steps", defaultValue = "200", description = "Optimizer steps per epoch, each on a fresh batch (default: ${DEFAULT-VALUE}).")
+        int steps;
+        @Option(names = "--batch-size", defaultValue = "32", description = "Sequences per step (default: ${DEFAULT-VALUE}).")
+        int batchSize;
+        @Option(names = "--lr", defaultValue = "0.001", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
+        float learningRate;
+        @Option(names = "--warmup", defaultValue = "100", description = "Linear learning-rate warm-up steps (default: ${DEFAULT-VALUE}).")
+        int warmup;
+        @Option(names = "--seed", defaultValue = "1", description = "Seed of the training/validation data streams (default: ${DEFAULT-VALUE}).")
+        long seed;
+        @Option(names = "--validation-size", defaultValue = "512", description = "Held-out sequences scored after every epoch (default: ${DEFAULT-VALUE}).")
+        int validationSize;
+        @Option(names = "--log-every", defaultValue = "50", description = "Steps between progress lines; 0 for epoch lines only (default: ${DEFAULT-VALUE}).")
+        int logEvery;
+        @Option(names = "--name", description = "Model directory name (default: <arch>-<seq-len>).")
+        String name;
+        @Option(names = "--models", defaultValue = "models", description = "Model repository directory (default: ${DEFAULT-VALUE}).")
+        Path models;
+        @Option(names = "--max-batch-size", defaultValue = "8", description = "max_batch_size written to config.json (default: ${DEFAULT-VALUE}).")
+        int maxBatchSize;
+
+        @Override
+        public Integer call() throws Exception {
+            Architecture architecture = Architecture.parse(arch);
+            ModelOptions options = shape.options(architecture, seqLen);
+            KeyValueRetrievalTask task = new KeyValueRetrievalTask(seqLen, shape.keys, shape.classes, shape.noise, pairs);
+            TrainingOptions training = new TrainingOptions(epochs, steps, batchSize, learningRate, warmup, seed,
+                    validationSize, logEvery);
+            String dirName = name != null ? name : architecture.cliName() + "-" + seqLen;
+            try (NDManager manager = NDManager.newBaseManager()) {
+                SequenceClassifier model = SequenceClassifier.create(options, manager);
+                System.out.printf(Locale.ROOT, "%s: %,d parameters, vocab %d, seq_len %d%n",
+                        dirName, model.parameterCount(), options.vocabSize(), seqLen);
+                List<EpochResult> results = new ClassifierTrainer(model, task, training, System.out).train(manager);
+                Path dir = models.resolve(dirName);
+                ModelDirectory.write(dir, OnnxExporter.export(model, dirName), maxBatchSize, options, task, training,
+                        results, model.parameterCount());
+                System.out.println("wrote " + dir.resolve("model.onnx"));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "params", mixinStandardHelpOptions = true,
+            description = "Prints parameter counts (from the initialized tensors) of every architecture at each length.")
+    static final class Params implements Callable<Integer> {
+        @Option(names = "--seq-lens", split = ",", defaultValue = "256,512,1024",
+                description = "Comma-separated sequence lengths (default: ${DEFAULT-VALUE}).")
+        int[] seqLens;
+        @CommandLine.Mixin
+        Shape shape = new Shape();
+
+        @Override
+        public Integer call() {
+            try (NDManager manager = NDManager.newBaseManager()) {
+                for (Architecture architecture : Architecture.values()) {
+                    for (int seqLen : seqLens) {
+                        long count = SequenceClassifier.create(shape.options(architecture, seqLen), manager).parameterCount();
+                        System.out.printf(Locale.ROOT, "%-8s seq_len %5d  %,12d%n", architecture.cliName(), seqLen, count);
+                    }
+                }
+            }
+            return 0;
+        }
+    }
+
+    private ExporterCli() {
+    }
+
+    public static void main(String[] args) {
+        // before any DJL class loads: never reach the network (see shared/DEPENDENCIES.md)
+        System.setProperty("ai.djl.offline", "true");
+        System.setProperty("OPT_OUT_TRACKING", "true");
+        int code = new CommandLine(new ExporterCli())
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    cmd.getErr().println("error: " + e.getMessage());
+                    return 2;
+                })
+                .execute(args);
+        System.exit(code);
+    }
+}
