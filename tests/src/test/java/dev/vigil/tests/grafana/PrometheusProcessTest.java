@@ -7,21 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link PrometheusProcess} against a real Prometheus scraping itself, with grafana/alerts.yml
- * loaded; and every dashboard query, variables substituted, run by that Prometheus.
+ * {@link PrometheusProcess} against a real Prometheus scraping itself, with grafana/alerts.yml loaded.
  * Skipped where no {@code prometheus} binary is installed (CI installs the Debian package).
  */
 class PrometheusProcessTest {
@@ -89,34 +84,5 @@ class PrometheusProcessTest {
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> prometheus.query("sum(rate(up[1m])"));
         assertTrue(e.getMessage().contains("bad_data"), e.getMessage());
-    }
-
-    @Test
-    void everyDashboardQueryRunsWithVariablesSubstituted() throws Exception {
-        ObjectMapper json = new ObjectMapper();
-        List<String> failures = new ArrayList<>();
-        int queries = 0;
-        for (Path dashboard : DashboardsTest.dashboards()) {
-            for (JsonNode panel : json.readTree(dashboard.toFile()).path("panels")) {
-                for (JsonNode target : panel.path("targets")) {
-                    String expr = substitute(target.path("expr").asText());
-                    queries++;
-                    try {
-                        prometheus.query(expr);
-                    } catch (IllegalStateException e) {
-                        failures.add(dashboard.getFileName() + " '" + panel.path("title").asText() + "': "
-                                + e.getMessage());
-                    }
-                }
-            }
-        }
-        assertTrue(queries >= 50, "only " + queries + " queries found");
-        assertTrue(failures.isEmpty(), String.join("\n", failures));
-    }
-
-    /** What Grafana does with "All" selected (allValue .*) and a 5 s scrape interval. */
-    private static String substitute(String expr) {
-        return expr.replace("$__rate_interval", "1m")
-                .replace("$model", ".*").replace("$kind", ".*").replace("$layer", ".*");
     }
 }
