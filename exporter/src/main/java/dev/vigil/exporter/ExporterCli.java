@@ -2,6 +2,7 @@ package dev.vigil.exporter;
 
 import ai.djl.ndarray.NDManager;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -38,8 +39,18 @@ public final class ExporterCli {
 
         ModelOptions options(Architecture architecture, int seqLen) {
             return new ModelOptions(architecture, 1 + keys + classes + noise, seqLen, dim, layers, heads, mlpDim,
-                    classes, MlpActivation.valueOf(activation.toUpperCase(Locale.ROOT)),
-                    Pooling.valueOf(pooling.toUpperCase(Locale.ROOT)));
+                    classes, choice(MlpActivation.class, "--activation", activation),
+                    choice(Pooling.class, "--pooling", pooling));
+        }
+
+        private static <E extends Enum<E>> E choice(Class<E> type, String option, String value) {
+            for (E e : type.getEnumConstants()) {
+                if (e.name().equalsIgnoreCase(value)) {
+                    return e;
+                }
+            }
+            throw new IllegalArgumentException(option + " must be one of "
+                    + Arrays.toString(type.getEnumConstants()).toLowerCase(Locale.ROOT) + ", got '" + value + "'");
         }
     }
 

@@ -59,16 +59,6 @@ public record ModelOptions(
         return seqLen / 2 + 1;
     }
 
-    /** The same options for another architecture. */
-    public ModelOptions withArchitecture(Architecture other) {
-        return new ModelOptions(other, vocabSize, seqLen, dim, layers, heads, mlpDim, classes, activation, pooling);
-    }
-
-    /** The same options at another sequence length. */
-    public ModelOptions withSeqLen(int other) {
-        return new ModelOptions(architecture, vocabSize, other, dim, layers, heads, mlpDim, classes, activation, pooling);
-    }
-
     private static void requirePositive(String name, int value) {
         if (value <= 0) {
             throw new IllegalArgumentException(name + " must be positive, got " + value);
