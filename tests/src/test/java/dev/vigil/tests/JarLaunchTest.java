@@ -1,0 +1,81 @@
+package dev.vigil.tests;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The runnable jar as other tools start it: {@code java -jar server/target/vigil.jar --models DIR --port N}. */
+@Timeout(120)
+class JarLaunchTest {
+    private static final Path JAR = Path.of("..", "server", "target", "vigil.jar");
+    private static final Pattern LISTENING = Pattern.compile("Vigil listening on http://127\\.0\\.0\\.1:(\\d+)");
+
+    private static Process launch(String... args) throws Exception {
+        assertTrue(Files.isRegularFile(JAR), JAR + " is built by mvn -pl server install");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String[] cmd = new String[args.length + 3];
+        cmd[0] = java;
+        cmd[1] = "-jar";
+        cmd[2] = JAR.toString();
+        System.arraycopy(args, 0, cmd, 3, args.length);
+        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    }
+
+    @Test
+    void startsOnAnEphemeralPortAndServes() throws Exception {
+        Process p = launch("--models", MiniLmTextTest.MODELS.toString(), "--port", "0", "--device", "cpu");
+        try (BufferedReader log = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            int port = -1;
+            StringBuilder seen = new StringBuilder();
+            while (port < 0) {
+                String line = log.readLine();
+                if (line == null) {
+                    break;
+                }
+                seen.append(line).append('\n');
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) {
+                    port = Integer.parseInt(m.group(1));
+                }
+            }
+            assertTrue(port > 0, "no 'Vigil listening' line in:\n" + seen);
+            assertTrue(seen.toString().contains("Device: CPU (--device cpu)"), seen.toString());
+            Http http = new Http(port);
+            assertEquals(200, http.get("/v2/health/ready").statusCode());
+            var r = http.postJson("/v2/models/all-minilm-l6-v2/infer", "{\"inputs\":[{\"name\":\"text\","
+                    + "\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"hello\"]}],\"outputs\":[{\"name\":\"882\"}]}");
+            assertEquals(200, r.statusCode(), Http.text(r));
+            assertEquals("[1,384]", Http.json(r).get("outputs").get(0).get("shape").toString());
+        } finally {
+            p.destroy();
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the server stops on SIGTERM");
+        }
+    }
+
+    @Test
+    void helpListsTheFlagsAndABadFlagFailsClearly() throws Exception {
+        Process help = launch("--help");
+        String text = new String(help.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, help.waitFor());
+        for (String flag : new String[]{"--models", "--port", "--device", "--max-body-bytes", "--max-batch-size",
+                "--max-sequence-length", "--max-inflight", "--max-queue", "--intra-op-threads"}) {
+            assertTrue(text.contains(flag), flag + " in:\n" + text);
+        }
+        Process bad = launch("--device", "gpu");
+        String err = new String(bad.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(2, bad.waitFor());
+        assertTrue(err.contains("device must be cpu, cuda or cuda:<id>, not 'gpu'"), err);
+    }
+}
