@@ -54,6 +54,8 @@ public final class SessionFactory {
         if (intraOpThreads > 0) {
             options.setIntraOpNumThreads(intraOpThreads);
         }
+        // Spinning ORT worker threads would take the CPU from the HTTP threads between runs.
+        options.addConfigEntry("session.intra_op.allow_spinning", "0");
         if (cudaWorks == null || cudaWorks) {
             try {
                 options.addCUDA(requested.cudaId());

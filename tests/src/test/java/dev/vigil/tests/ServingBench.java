@@ -1,0 +1,228 @@
+package dev.vigil.tests;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.vigil.server.Device;
+import dev.vigil.server.ServerOptions;
+import dev.vigil.server.SessionFactory;
+import dev.vigil.server.VigilServer;
+
+import java.io.ByteArrayOutputStream;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.LongBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Serving overhead benchmark: MiniLM at batch 1 and 8 × 128 tokens, concurrency 1 and 4, with a fixed request
+ * count per cell: (a) bare in-process ORT {@code session.run} on a session built exactly as the server builds
+ * it, against (b) Vigil over HTTP on the same machine and in the same run, with binary tensor inputs, JSON inputs
+ * (binary outputs), and JSON both ways. Prints req/s, p50/p99 and the throughput ratio b/a.
+ *
+ * <p>Run: {@code mvn -B -o -q -pl tests exec:java -Dexec.mainClass=dev.vigil.tests.ServingBench
+ * -Dexec.classpathScope=test} (after {@code mvn -B -o -q -pl server install -DskipTests}). Optional args:
+ * requests at batch 1, requests at batch 8 (default 200 and 40).
+ */
+public final class ServingBench {
+    private static final int SEQ = 128;
+    private static final String INFER = "/v2/models/" + MiniLmTextTest.MODEL + "/infer";
+    private static final String[] INPUTS = {"input_ids", "attention_mask", "token_type_ids"};
+
+    private ServingBench() {
+    }
+
+    /** One request kind: runs once and returns when the answer is complete. */
+    @FunctionalInterface
+    private interface Call {
+        void run() throws Exception;
+    }
+
+    private record Stats(double reqPerSec, double p50Ms, double p99Ms) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.setProperty("ai.djl.offline", "true");
+        System.setProperty("OPT_OUT_TRACKING", "true");
+        int n1 = args.length > 0 ? Integer.parseInt(args[0]) : 200;
+        int n8 = args.length > 1 ? Integer.parseInt(args[1]) : 40;
+        Path models = Files.isDirectory(MiniLmTextTest.MODELS) ? MiniLmTextTest.MODELS : Path.of("models");
+        byte[] onnx = Files.readAllBytes(models.resolve(MiniLmTextTest.MODEL).resolve("model.onnx"));
+
+        SessionFactory factory = new SessionFactory(Device.parse("cpu"), 0);
+        OrtEnvironment env = factory.environment();
+        try (OrtSession bare = factory.create(onnx);
+             VigilServer server = new VigilServer(ServerOptions.builder().modelsDir(models).port(0)
+                     .device(Device.parse("cpu")).maxInflight(4).build())) {
+            Http http = new Http(server.start());
+            List<String> rows = new ArrayList<>();
+            rows.add("| batch | concurrency | variant | requests | req/s | p50 ms | p99 ms | ratio b/a |");
+            rows.add("|---|---|---|---|---|---|---|---|");
+            for (int batch : new int[]{1, 8}) {
+                long[] ids = tokenIds(batch);
+                byte[] binaryBody = binaryRequest(ids, batch);
+                int headerLength = binaryHeader(batch).length;
+                byte[] jsonBinaryOut = jsonRequest(ids, batch, true);
+                byte[] jsonBody = jsonRequest(ids, batch, false);
+                int requests = batch == 1 ? n1 : n8;
+                for (int conc : new int[]{1, 4}) {
+                    Call direct = () -> runBare(env, bare, ids, batch);
+                    Call binary = () -> expect200(http.post(INFER, binaryBody, "Inference-Header-Content-Length",
+                            Integer.toString(headerLength)));
+                    Call jsonIn = () -> expect200(http.post(INFER, jsonBinaryOut));
+                    Call json = () -> expect200(http.post(INFER, jsonBody));
+                    Stats a = measure(direct, requests, conc);
+                    rows.add(row(batch, conc, "(a) bare ORT session.run", requests, a, a));
+                    rows.add(row(batch, conc, "(b) HTTP, binary in + out", requests, measure(binary, requests, conc), a));
+                    rows.add(row(batch, conc, "(b) HTTP, JSON in, binary out", requests,
+                            measure(jsonIn, requests, conc), a));
+                    rows.add(row(batch, conc, "(b) HTTP, JSON in + out", requests, measure(json, requests, conc), a));
+                    System.out.println(String.join("\n", rows.subList(rows.size() - 4, rows.size())));
+                }
+            }
+            System.out.println();
+            System.out.println("MiniLM (all-minilm-l6-v2), " + SEQ + " tokens per sequence, CPU, "
+                    + Runtime.getRuntime().availableProcessors() + " cores, ORT intra-op threads: ORT default");
+            System.out.println(String.join("\n", rows));
+        }
+    }
+
+    private static String row(int batch, int conc, String variant, int requests, Stats s, Stats a) {
+        return String.format(Locale.ROOT, "| %d | %d | %s | %d | %.1f | %.1f | %.1f | %.2f |", batch, conc, variant,
+                requests, s.reqPerSec(), s.p50Ms(), s.p99Ms(), s.reqPerSec() / a.reqPerSec());
+    }
+
+    private static void expect200(HttpResponse<byte[]> r) {
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException(r.statusCode() + ": " + Http.text(r));
+        }
+    }
+
+    /** Fixed request count split over {@code conc} threads, after a short warm-up. */
+    private static Stats measure(Call call, int requests, int conc) throws Exception {
+        for (int i = 0; i < Math.max(2, conc); i++) {
+            call.run();
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(conc);
+        try {
+            long[] latencies = new long[requests];
+            List<Future<?>> futures = new ArrayList<>();
+            long t0 = System.nanoTime();
+            for (int t = 0; t < conc; t++) {
+                int thread = t;
+                futures.add(pool.submit(() -> {
+                    for (int i = thread; i < requests; i += conc) {
+                        long s = System.nanoTime();
+                        call.run();
+                        latencies[i] = System.nanoTime() - s;
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get();
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Arrays.sort(latencies);
+            return new Stats(requests / seconds, percentile(latencies, 0.50) / 1e6, percentile(latencies, 0.99) / 1e6);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static double percentile(long[] sorted, double q) {
+        double rank = q * (sorted.length - 1);
+        int lo = (int) Math.floor(rank);
+        int hi = Math.min(lo + 1, sorted.length - 1);
+        return sorted[lo] + (rank - lo) * (sorted[hi] - sorted[lo]);
+    }
+
+    private static void runBare(OrtEnvironment env, OrtSession session, long[] ids, int batch) throws Exception {
+        long[] shape = {batch, SEQ};
+        try (OnnxTensor i = OnnxTensor.createTensor(env, direct(ids), shape);
+             OnnxTensor m = OnnxTensor.createTensor(env, direct(fill(ids.length, 1)), shape);
+             OnnxTensor t = OnnxTensor.createTensor(env, direct(fill(ids.length, 0)), shape);
+             OrtSession.Result r = session.run(Map.of(INPUTS[0], i, INPUTS[1], m, INPUTS[2], t))) {
+            if (r.size() == 0) {
+                throw new IllegalStateException("no outputs");
+            }
+        }
+    }
+
+    /** [CLS] + 126 random word-piece ids + [SEP] per row, fixed seed. */
+    private static long[] tokenIds(int batch) {
+        Random random = new Random(42);
+        long[] ids = new long[batch * SEQ];
+        for (int b = 0; b < batch; b++) {
+            ids[b * SEQ] = 101;
+            for (int t = 1; t < SEQ - 1; t++) {
+                ids[b * SEQ + t] = 1000 + random.nextInt(28000);
+            }
+            ids[b * SEQ + SEQ - 1] = 102;
+        }
+        return ids;
+    }
+
+    private static long[] fill(int n, long v) {
+        long[] a = new long[n];
+        Arrays.fill(a, v);
+        return a;
+    }
+
+    private static LongBuffer direct(long[] values) {
+        LongBuffer b = ByteBuffer.allocateDirect(values.length * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
+        return b.put(values).rewind();
+    }
+
+    private static byte[] binaryHeader(int batch) {
+        int size = batch * SEQ * 8;
+        StringBuilder sb = new StringBuilder("{\"inputs\":[");
+        for (int k = 0; k < INPUTS.length; k++) {
+            sb.append(k > 0 ? "," : "").append("{\"name\":\"").append(INPUTS[k]).append("\",\"datatype\":\"INT64\",")
+                    .append("\"shape\":[").append(batch).append(',').append(SEQ).append("],")
+                    .append("\"parameters\":{\"binary_data_size\":").append(size).append("}}");
+        }
+        return sb.append("],\"parameters\":{\"binary_data_output\":true}}").toString()
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] binaryRequest(long[] ids, int batch) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(binaryHeader(batch));
+        for (long[] values : new long[][]{ids, fill(ids.length, 1), fill(ids.length, 0)}) {
+            ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+            for (long v : values) {
+                b.putLong(v);
+            }
+            out.write(b.array());
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] jsonRequest(long[] ids, int batch, boolean binaryOutput) {
+        StringBuilder sb = new StringBuilder("{\"inputs\":[");
+        long[][] data = {ids, fill(ids.length, 1), fill(ids.length, 0)};
+        for (int k = 0; k < INPUTS.length; k++) {
+            sb.append(k > 0 ? "," : "").append("{\"name\":\"").append(INPUTS[k]).append("\",\"datatype\":\"INT64\",")
+                    .append("\"shape\":[").append(batch).append(',').append(SEQ).append("],\"data\":[");
+            for (int i = 0; i < data[k].length; i++) {
+                sb.append(i > 0 ? "," : "").append(data[k][i]);
+            }
+            sb.append("]}");
+        }
+        sb.append("],\"parameters\":{\"binary_data_output\":").append(binaryOutput).append("}}");
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+}
