@@ -7,14 +7,17 @@ import java.util.Map;
 
 /**
  * Massive activations of a {@code residual} site (SPEC §5, Sun et al. 2024). Per sequence: {@code |h|} of its real
- * rows go to a reused scratch array in one pass (tracking the max), the exact median by quickselect; only when the
- * max passes both thresholds is the sequence read a second time to count and place its massive elements.
+ * rows go to a reused scratch array in one pass (tracking the max), the exact median by radix-bucketed selection;
+ * only when the max passes both thresholds is the sequence read a second time to count and place its massive
+ * elements.
  * Used by one thread.
  */
 final class MassiveActivationStat {
     private final double absThreshold;
     private final double medianRatio;
     private float[] scratch = new float[0];
+    private float[] selectScratch = new float[0];
+    private final int[] radixCounts = new int[Selection.RADIX_BUCKETS];
 
     private long windowCount;
     private long windowFirstToken;
@@ -44,6 +47,7 @@ final class MassiveActivationStat {
         int perSequence = layout.rowsPerSequence * w;
         if (scratch.length < perSequence) {
             scratch = new float[perSequence];
+            selectScratch = new float[perSequence];
         }
         FloatBuffer data = t.data();
         float[] s = scratch;
@@ -69,7 +73,7 @@ final class MassiveActivationStat {
             if (n == 0) {
                 continue;
             }
-            double median = Selection.median(s, n);
+            double median = Selection.medianOfNonNegative(s, n, selectScratch, radixCounts);
             if (max > 0) {
                 double ratio = max / median;
                 windowRatio = Double.isNaN(windowRatio) ? ratio : Math.max(windowRatio, ratio);

@@ -1,24 +1,57 @@
 package dev.vigil.probes.stats;
 
-/** Exact order statistics by in-place quickselect (expected linear time, no sorting). */
+import java.util.Arrays;
+
+/** Exact medians without sorting: a radix counting pass, then quickselect on the middle bucket(s). */
 final class Selection {
+    /** Radix buckets of the first pass of {@link #medianOfNonNegative}: the top 11 bits of a non-negative float. */
+    static final int RADIX_BUCKETS = 1 << 11;
+    private static final int RADIX_SHIFT = 20;
+
     private Selection() {
     }
 
-    /** The exact median of {@code a[0..n)} (mean of the two middle values for even n); reorders {@code a}. */
-    static double median(float[] a, int n) {
+    /**
+     * The exact median of the non-negative floats {@code a[0..n)} (mean of the two middle values for even n). The
+     * bits of non-negative floats order like the floats, so one counting pass over their top 11 bits finds the
+     * bucket(s) holding the middle ranks; only those values are gathered into {@code aux} and quickselected.
+     * {@code counts} needs {@link #RADIX_BUCKETS} entries, {@code aux} n; {@code a} is left as it is.
+     */
+    static double medianOfNonNegative(float[] a, int n, float[] aux, int[] counts) {
         if (n <= 0) {
             throw new IllegalArgumentException("median of no values");
         }
-        int k = n / 2;
-        float upper = select(a, n, k);
-        if ((n & 1) == 1) {
+        Arrays.fill(counts, 0, RADIX_BUCKETS, 0);
+        for (int i = 0; i < n; i++) {
+            counts[Float.floatToRawIntBits(a[i]) >>> RADIX_SHIFT]++;
+        }
+        int lowRank = (n - 1) / 2;
+        int highRank = n / 2;
+        int before = 0;
+        int bucket = 0;
+        while (before + counts[bucket] <= lowRank) {
+            before += counts[bucket++];
+        }
+        int lastBucket = bucket;
+        int through = before + counts[bucket];
+        while (through <= highRank) {
+            through += counts[++lastBucket];
+        }
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            int b = Float.floatToRawIntBits(a[i]) >>> RADIX_SHIFT;
+            if (b >= bucket && b <= lastBucket) {
+                aux[m++] = a[i];
+            }
+        }
+        int k = highRank - before;
+        float upper = select(aux, m, k);
+        if (lowRank == highRank) {
             return upper;
         }
-        // After selection every element left of k is <= a[k]: the lower middle is their max.
-        float lower = a[0];
-        for (int i = 1; i < k; i++) {
-            lower = Math.max(lower, a[i]);
+        float lower = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < k; i++) {
+            lower = Math.max(lower, aux[i]);
         }
         return ((double) lower + upper) / 2.0;
     }
