@@ -208,26 +208,16 @@ public final class VigilServer implements AutoCloseable {
                     + " bytes (--max-body-bytes)");
         }
         try (InputStream in = ctx.req().getInputStream()) {
-            byte[] buf = new byte[declared >= 0 ? (int) declared : 8192];
-            int n = 0;
-            while (true) {
-                if (n == buf.length) {
-                    if (declared >= 0 && in.read() < 0) {
-                        break;
-                    }
-                    if (buf.length >= limit) {
-                        throw new ApiException(413, "request body exceeds the limit of " + limit
-                                + " bytes (--max-body-bytes)");
-                    }
-                    buf = java.util.Arrays.copyOf(buf, (int) Math.min(limit, Math.max(8192L, buf.length * 2L)));
-                }
-                int r = in.read(buf, n, buf.length - n);
-                if (r < 0) {
-                    break;
-                }
-                n += r;
+            if (declared >= 0) {
+                return in.readNBytes((int) declared);
             }
-            return n == buf.length ? buf : java.util.Arrays.copyOf(buf, n);
+            // chunked: read up to the limit, and one byte more to tell "at the limit" from "over it"
+            byte[] body = in.readNBytes((int) limit);
+            if (body.length == limit && in.read() >= 0) {
+                throw new ApiException(413, "request body exceeds the limit of " + limit
+                        + " bytes (--max-body-bytes)");
+            }
+            return body;
         }
     }
 

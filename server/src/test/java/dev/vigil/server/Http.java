@@ -38,6 +38,13 @@ final class Http {
         return send(b.build());
     }
 
+    /** Posts without a Content-Length (chunked transfer encoding). */
+    HttpResponse<byte[]> postChunked(String path, byte[] body) {
+        return send(HttpRequest.newBuilder(URI.create(base + path))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body)))
+                .build());
+    }
+
     HttpResponse<byte[]> postJson(String path, String json) {
         return post(path, json.getBytes(java.nio.charset.StandardCharsets.UTF_8), "Content-Type", "application/json");
     }

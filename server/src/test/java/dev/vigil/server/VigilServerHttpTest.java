@@ -349,6 +349,12 @@ class VigilServerHttpTest {
     void oversizedBodyIs413() {
         float[] big = new float[3 * 2000];
         assertError(http.postJson("/v2/models/mlp/infer", mlpRequest(big, "")), 413, "exceeds the limit of 16384");
+        byte[] bigBody = mlpRequest(big, "").getBytes(StandardCharsets.UTF_8);
+        assertError(http.postChunked("/v2/models/mlp/infer", bigBody), 413, "exceeds the limit of 16384");
+        HttpResponse<byte[]> chunked = http.postChunked("/v2/models/mlp/infer",
+                mlpRequest(GOOD_X, "").getBytes(StandardCharsets.UTF_8));
+        assertEquals(200, chunked.statusCode(), new String(chunked.body(), StandardCharsets.UTF_8));
+        assertMlpOutput(GOOD_X, Http.json(chunked));
     }
 
     @Test

@@ -28,7 +28,7 @@ import java.util.concurrent.Future;
 
 /**
  * Serving overhead benchmark: MiniLM at batch 1 and 8 × 128 tokens, concurrency 1 and 4, with a fixed request
- * count per cell: (a) bare in-process ORT {@code session.run} on a session built exactly as the server builds
+ * count per cell, variants interleaved in rounds: (a) bare in-process ORT {@code session.run} on a session built exactly as the server builds
  * it, against (b) Vigil over HTTP on the same machine and in the same run, with binary tensor inputs, JSON inputs
  * (binary outputs), and JSON both ways. Prints req/s, p50/p99 and the throughput ratio b/a.
  *
@@ -40,6 +40,7 @@ public final class ServingBench {
     private static final int SEQ = 128;
     private static final String INFER = "/v2/models/" + MiniLmTextTest.MODEL + "/infer";
     private static final String[] INPUTS = {"input_ids", "attention_mask", "token_type_ids"};
+    private static final int ROUNDS = 4;
 
     private ServingBench() {
     }
@@ -76,20 +77,21 @@ public final class ServingBench {
                 int headerLength = binaryHeader(batch).length;
                 byte[] jsonBinaryOut = jsonRequest(ids, batch, true);
                 byte[] jsonBody = jsonRequest(ids, batch, false);
-                int requests = batch == 1 ? n1 : n8;
                 for (int conc : new int[]{1, 4}) {
-                    Call direct = () -> runBare(env, bare, ids, batch);
-                    Call binary = () -> expect200(http.post(INFER, binaryBody, "Inference-Header-Content-Length",
-                            Integer.toString(headerLength)));
-                    Call jsonIn = () -> expect200(http.post(INFER, jsonBinaryOut));
-                    Call json = () -> expect200(http.post(INFER, jsonBody));
-                    Stats a = measure(direct, requests, conc);
-                    rows.add(row(batch, conc, "(a) bare ORT session.run", requests, a, a));
-                    rows.add(row(batch, conc, "(b) HTTP, binary in + out", requests, measure(binary, requests, conc), a));
-                    rows.add(row(batch, conc, "(b) HTTP, JSON in, binary out", requests,
-                            measure(jsonIn, requests, conc), a));
-                    rows.add(row(batch, conc, "(b) HTTP, JSON in + out", requests, measure(json, requests, conc), a));
-                    System.out.println(String.join("\n", rows.subList(rows.size() - 4, rows.size())));
+                    String[] names = {"(a) bare ORT session.run", "(b) HTTP, binary in + out",
+                            "(b) HTTP, JSON in, binary out", "(b) HTTP, JSON in + out"};
+                    Call[] calls = {
+                            () -> runBare(env, bare, ids, batch),
+                            () -> expect200(http.post(INFER, binaryBody, "Inference-Header-Content-Length",
+                                    Integer.toString(headerLength))),
+                            () -> expect200(http.post(INFER, jsonBinaryOut)),
+                            () -> expect200(http.post(INFER, jsonBody))};
+                    int requests = batch == 1 ? n1 : n8;
+                    Stats[] stats = measureInterleaved(calls, requests, conc, batch == 1 ? 30 : 4);
+                    for (int v = 0; v < calls.length; v++) {
+                        rows.add(row(batch, conc, names[v], requests, stats[v], stats[0]));
+                    }
+                    System.out.println(String.join("\n", rows.subList(rows.size() - calls.length, rows.size())));
                 }
             }
             System.out.println();
@@ -110,36 +112,61 @@ public final class ServingBench {
         }
     }
 
-    /** Fixed request count split over {@code conc} threads, after a short warm-up. */
-    private static Stats measure(Call call, int requests, int conc) throws Exception {
-        for (int i = 0; i < Math.max(2, conc); i++) {
-            call.run();
+    /**
+     * Runs every variant for a fixed request count, split over {@code conc} threads, in {@value #ROUNDS}
+     * interleaved rounds (a, b, b, b, a, b, ...) so that load from other processes on the machine hits all
+     * variants alike; warms each variant up first.
+     */
+    private static Stats[] measureInterleaved(Call[] calls, int requests, int conc, int warmup) throws Exception {
+        for (Call call : calls) {
+            for (int i = 0; i < warmup; i++) {
+                call.run();
+            }
         }
+        long[][] latencies = new long[calls.length][requests];
+        double[] seconds = new double[calls.length];
         ExecutorService pool = Executors.newFixedThreadPool(conc);
         try {
-            long[] latencies = new long[requests];
-            List<Future<?>> futures = new ArrayList<>();
-            long t0 = System.nanoTime();
-            for (int t = 0; t < conc; t++) {
-                int thread = t;
-                futures.add(pool.submit(() -> {
-                    for (int i = thread; i < requests; i += conc) {
-                        long s = System.nanoTime();
-                        call.run();
-                        latencies[i] = System.nanoTime() - s;
-                    }
-                    return null;
-                }));
+            int perRound = requests / ROUNDS;
+            for (int round = 0; round < ROUNDS; round++) {
+                int from = round * perRound;
+                int to = round == ROUNDS - 1 ? requests : from + perRound;
+                for (int v = 0; v < calls.length; v++) {
+                    seconds[v] += runSlice(pool, calls[v], latencies[v], from, to, conc);
+                }
             }
-            for (Future<?> f : futures) {
-                f.get();
-            }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            Arrays.sort(latencies);
-            return new Stats(requests / seconds, percentile(latencies, 0.50) / 1e6, percentile(latencies, 0.99) / 1e6);
         } finally {
             pool.shutdownNow();
         }
+        Stats[] stats = new Stats[calls.length];
+        for (int v = 0; v < calls.length; v++) {
+            Arrays.sort(latencies[v]);
+            stats[v] = new Stats(requests / seconds[v], percentile(latencies[v], 0.50) / 1e6,
+                    percentile(latencies[v], 0.99) / 1e6);
+        }
+        return stats;
+    }
+
+    /** Requests {@code [from, to)} of one variant on {@code conc} threads; returns the wall time in seconds. */
+    private static double runSlice(ExecutorService pool, Call call, long[] latencies, int from, int to, int conc)
+            throws Exception {
+        List<Future<?>> futures = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int t = 0; t < conc; t++) {
+            int thread = t;
+            futures.add(pool.submit(() -> {
+                for (int i = from + thread; i < to; i += conc) {
+                    long s = System.nanoTime();
+                    call.run();
+                    latencies[i] = System.nanoTime() - s;
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : futures) {
+            f.get();
+        }
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     private static double percentile(long[] sorted, double q) {
