@@ -17,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -123,7 +124,7 @@ public final class InferRequestParser {
                     in.name = p.getText();
                 }
                 case "datatype" -> {
-                    String dt = t == JsonToken.VALUE_STRING ? p.getText() : String.valueOf(p.getText());
+                    String dt = p.getText();
                     in.datatype = Datatype.fromName(dt);
                     if (in.datatype == null) {
                         throw ApiException.badRequest("input " + label(in, index) + " has unknown datatype '" + dt
@@ -188,11 +189,11 @@ public final class InferRequestParser {
                         + " shape must be an array of non-negative integers");
             }
             if (n == dims.length) {
-                dims = java.util.Arrays.copyOf(dims, n * 2);
+                dims = Arrays.copyOf(dims, n * 2);
             }
             dims[n++] = p.getLongValue();
         }
-        return java.util.Arrays.copyOf(dims, n);
+        return Arrays.copyOf(dims, n);
     }
 
     private static OutputRequest parseOutput(JsonParser p) throws IOException {

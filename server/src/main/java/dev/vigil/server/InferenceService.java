@@ -27,10 +27,15 @@ import java.util.Set;
 public final class InferenceService {
     private final OrtEnvironment env;
     private final ServingMetrics metrics;
+    private final RunObserver observer;
 
-    public InferenceService(OrtEnvironment env, ServingMetrics metrics) {
+    /**
+     * @param observer sees each run while its tensors are alive ({@link RunObserver#NONE} for nothing)
+     */
+    public InferenceService(OrtEnvironment env, ServingMetrics metrics, RunObserver observer) {
         this.env = env;
         this.metrics = metrics;
+        this.observer = observer;
     }
 
     /**
@@ -76,8 +81,9 @@ public final class InferenceService {
             }
             List<OutputTensor> outputs = new ArrayList<>(wanted.size());
             long t0 = System.nanoTime();
-            try (OrtSession.Result result = session.run(feeds, fromModel, Set.of())) {
+            try (OrtSession.Result result = session.run(feeds, fromModel, observer.extraOutputs(model, request))) {
                 metrics.observeInference(model.name(), (System.nanoTime() - t0) / 1e9);
+                observer.onRun(model, request, feeds, result);
                 for (Map.Entry<String, Boolean> w : wanted.entrySet()) {
                     OnnxValue value = echoable.containsKey(w.getKey()) ? echoable.get(w.getKey())
                             : result.get(w.getKey()).orElseThrow();

@@ -34,13 +34,23 @@ public final class VigilServer implements AutoCloseable {
     private final InferRequestParser parser = new InferRequestParser();
     private final InferResponseWriter writer = new InferResponseWriter();
     private final AdmissionControl admission;
+    private final RunObserver observer;
     private SessionFactory sessions;
     private ModelRepository repository;
     private InferenceService inference;
     private Javalin app;
 
+    /** A server without run observers. */
     public VigilServer(ServerOptions options) {
+        this(options, RunObserver.NONE);
+    }
+
+    /**
+     * @param observer sees every model run while its tensors are alive (the probe layer's seam)
+     */
+    public VigilServer(ServerOptions options, RunObserver observer) {
         this.options = options;
+        this.observer = observer;
         this.admission = new AdmissionControl(options.maxInflight(), options.maxQueue(), 60_000);
     }
 
@@ -57,7 +67,7 @@ public final class VigilServer implements AutoCloseable {
         sessions = new SessionFactory(options.device(), options.intraOpThreads());
         repository = ModelRepository.load(options.modelsDir(), sessions, options.maxBatchSize(),
                 options.maxSequenceLength());
-        inference = new InferenceService(sessions.environment(), metrics);
+        inference = new InferenceService(sessions.environment(), metrics, observer);
         for (String name : repository.entries().keySet()) {
             metrics.initModel(name);
         }

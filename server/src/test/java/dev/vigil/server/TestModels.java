@@ -25,6 +25,15 @@ final class TestModels {
 
     /** Writes the MatMul+Add+Relu model as {@code dir/<name>/model.onnx}. */
     static Path writeMlp(Path repo, String name) throws IOException {
+        return write(repo, name, mlpGraph(false));
+    }
+
+    /** The MatMul+Add+Relu model's bytes; with {@code tapHidden}, the pre-Relu sum h is a graph output too. */
+    static byte[] mlpBytes(boolean tapHidden) {
+        return model(mlpGraph(tapHidden)).toByteArray();
+    }
+
+    private static GraphProto mlpGraph(boolean tapHidden) {
         TensorProto.Builder w = TensorProto.newBuilder().setName("W").setDataType(TensorProto.DataType.FLOAT_VALUE)
                 .addDims(3).addDims(2);
         for (float[] row : W) {
@@ -45,7 +54,8 @@ final class TestModels {
                 .addNode(node("Add", "add", new String[]{"xw", "B"}, "h"))
                 .addNode(node("Relu", "relu", new String[]{"h"}, "y"))
                 .build();
-        return write(repo, name, graph);
+        return tapHidden ? graph.toBuilder().addOutput(value("h", TensorProto.DataType.FLOAT_VALUE, -1, 2)).build()
+                : graph;
     }
 
     /**
@@ -77,12 +87,15 @@ final class TestModels {
         return write(repo, name, graph);
     }
 
-    private static Path write(Path repo, String name, GraphProto graph) throws IOException {
-        ModelProto model = ModelProto.newBuilder().setIrVersion(8).setProducerName("vigil-tests")
+    private static ModelProto model(GraphProto graph) {
+        return ModelProto.newBuilder().setIrVersion(8).setProducerName("vigil-tests")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
                 .setGraph(graph).build();
+    }
+
+    private static Path write(Path repo, String name, GraphProto graph) throws IOException {
         Path dir = Files.createDirectories(repo.resolve(name));
-        Files.write(dir.resolve("model.onnx"), model.toByteArray());
+        Files.write(dir.resolve("model.onnx"), model(graph).toByteArray());
         return dir;
     }
 
