@@ -3,9 +3,9 @@ package dev.vigil.probes.stats;
 import java.util.Arrays;
 
 /**
- * A log-bucketed histogram of {@code |x|} indexed by the float's exponent and top 7 mantissa bits (no {@code Math.log}):
- * bucket {@code i} holds the floats whose magnitude bits {@code >>> 16} equal {@code i}, a range
- * {@code [lo, lo·(1 + 2^-7·…))} of relative width at most {@code 2^-7 ≈ 0.78%}. 32768 buckets cover every float.
+ * A log-bucketed histogram of {@code |x|}, indexed by the float's exponent and top 7 mantissa bits (no
+ * {@code Math.log}): bucket {@code i} holds the floats whose magnitude bits shifted right by 16 equal {@code i}, a
+ * range of relative width at most {@code 2^-7 ≈ 0.78%}; 32768 buckets (256 KB) cover every float.
  *
  * <p>Order statistics are interpolated by rank inside their bucket (with the top bucket cut at the exact abs max), so
  * an estimate lies in the same bucket as the true value: relative error below 0.78%. The int8 quantization noise is the
@@ -114,7 +114,7 @@ final class AbsHistogram {
         return x - s * Math.rint(x / s);
     }
 
-    /** {@code ∫_0^y error(t)² dt} for {@code y >= 0}: whole sawtooth periods, the partial one, then the clipped tail. */
+    /** {@code ∫_0^y error(t)² dt}, {@code y >= 0}: whole sawtooth periods, the partial one, then the clipped tail. */
     static double errorIntegral(double y, double c, double s) {
         double clipped = 0;
         if (y > c) {

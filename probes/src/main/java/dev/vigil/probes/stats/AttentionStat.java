@@ -140,7 +140,8 @@ final class AttentionStat {
     }
 
     /** Whether every unmasked key after {@code position} has probability 0 (a causal row). */
-    private static boolean laterKeysZero(float[] r, int position, int tk, boolean maskKeys, int b, ProbedBatch request) {
+    private static boolean laterKeysZero(float[] r, int position, int tk, boolean maskKeys, int b,
+                                         ProbedBatch request) {
         for (int k = tk - 1; k > position; k--) {
             if (r[k] != 0f && (!maskKeys || request.real(b, k))) {
                 return false;

@@ -17,7 +17,7 @@ final class MassiveActivationStat {
     private final double medianRatio;
     private float[] scratch = new float[0];
     private float[] selectScratch = new float[0];
-    private final int[] radixCounts = new int[Selection.RADIX_BUCKETS];
+    private final int[] radixCounts = new int[Selection.COUNTS];
 
     private long windowCount;
     private long windowFirstToken;
@@ -39,7 +39,8 @@ final class MassiveActivationStat {
         int w = layout.width;
         if (channelHits.length != w) {
             if (total > 0) {
-                throw new IllegalArgumentException("residual site width changed from " + channelHits.length + " to " + w);
+                throw new IllegalArgumentException(
+                        "residual site width changed from " + channelHits.length + " to " + w);
             }
             channelHits = new long[w];
             isNamed = new boolean[w];

@@ -14,7 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The error bounds of the approximate estimators, against exact references on large samples: histogram percentiles
  * within 1% and histogram int8 SQNR within 1 dB on distributions shaped like real activations, the fast log within
- * 1e-5 absolute (so Σ p·ln p is off by at most 1e-5 and the normalised entropy by 1.5e-5 ≪ 0.01), and exact medians by selection.
+ * 1e-5 absolute (so Σ p·ln p is off by at most 1e-5 and the normalised entropy by 1.5e-5 ≪ 0.01), and exact
+ * medians by selection.
  */
 class EstimatorAccuracyTest {
     private static final int N = 200_000;
@@ -88,7 +89,7 @@ class EstimatorAccuracyTest {
                 d[k] = a[k];
             }
             float[] before = a.clone();
-            double median = Selection.medianOfNonNegative(a, n, new float[n], new int[Selection.RADIX_BUCKETS]);
+            double median = Selection.medianOfNonNegative(a, n, new float[n], new int[Selection.COUNTS]);
             assertEquals(Reference.median(d), median, "trial " + trial);
             assertArrayEquals(before, a, "the input is left as it is");
         }

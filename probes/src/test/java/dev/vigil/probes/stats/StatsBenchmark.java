@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * One request's update of each statistic, single thread, over direct buffers as ORT's pinned outputs are:
  * {@code [8,128,1536]} activations (6.3 MB) for the row statistics, {@code [8,12,128,128]} probabilities (6.3 MB)
  * for attention; 10% left padding. {@link #scalarPass} is the floor: one min/max/sum/sum-of-squares pass over the
- * same activations; {@link #quantSnapshot} is the window-close cost of one quant site. GB/s per core = 6.29 MB / (ms/op).
+ * same activations; {@link #quantSnapshot} is the window-close cost of one quant site.
+ * GB/s per core = 6.29 MB / (ms/op).
  *
  * <p>Run: {@code mvn -B -o -q -pl probes test-compile exec:exec -Dexec.classpathScope=test -Dexec.executable=java
  * "-Dexec.args=-cp %classpath org.openjdk.jmh.Main StatsBenchmark -f 1 -wi 2 -i 3 -w 2s -r 2s"}
