@@ -17,7 +17,7 @@ final class MassiveActivationStat {
     private final double medianRatio;
     private float[] scratch = new float[0];
     private float[] selectScratch = new float[0];
-    private final int[] radixCounts = new int[Selection.COUNTS];
+    private final int[] radixCounts = new int[Selection.RADIX_BUCKETS];
 
     private long windowCount;
     private long windowFirstToken;

@@ -4,40 +4,26 @@ import java.util.Arrays;
 
 /** Exact medians without sorting: a radix counting pass, then quickselect on the middle bucket(s). */
 final class Selection {
-    /** Radix buckets of the first pass of {@link #medianOfNonNegative}: the top 11 bits of a non-negative float. */
-    static final int RADIX_BUCKETS = 1 << 11;
-    private static final int RADIX_SHIFT = 20;
-    /** Entries {@link #medianOfNonNegative} needs in its {@code counts} array. */
-    static final int COUNTS = 4 * RADIX_BUCKETS;
+    /** Radix buckets of the first pass of {@link #medianOfNonNegative}: the top 13 bits of a non-negative float. */
+    static final int RADIX_BUCKETS = 1 << 13;
+    private static final int RADIX_SHIFT = 18;
 
     private Selection() {
     }
 
     /**
      * The exact median of the non-negative floats {@code a[0..n)} (mean of the two middle values for even n). The
-     * bits of non-negative floats order like the floats, so one counting pass over their top 11 bits finds the
+     * bits of non-negative floats order like the floats, so one counting pass over their top 13 bits finds the
      * bucket(s) holding the middle ranks; only those values are gathered into {@code aux} and quickselected.
-     * {@code counts} needs {@link #COUNTS} entries, {@code aux} n; {@code a} is left as it is.
+     * {@code counts} needs {@link #RADIX_BUCKETS} entries, {@code aux} n; {@code a} is left as it is.
      */
     static double medianOfNonNegative(float[] a, int n, float[] aux, int[] counts) {
         if (n <= 0) {
             throw new IllegalArgumentException("median of no values");
         }
-        // Four interleaved count arrays: neighbouring values often share a bucket, and one array would chain each
-        // increment on the previous one's store.
-        Arrays.fill(counts, 0, COUNTS, 0);
-        int i = 0;
-        for (; i + 3 < n; i += 4) {
+        Arrays.fill(counts, 0, RADIX_BUCKETS, 0);
+        for (int i = 0; i < n; i++) {
             counts[Float.floatToRawIntBits(a[i]) >>> RADIX_SHIFT]++;
-            counts[RADIX_BUCKETS + (Float.floatToRawIntBits(a[i + 1]) >>> RADIX_SHIFT)]++;
-            counts[2 * RADIX_BUCKETS + (Float.floatToRawIntBits(a[i + 2]) >>> RADIX_SHIFT)]++;
-            counts[3 * RADIX_BUCKETS + (Float.floatToRawIntBits(a[i + 3]) >>> RADIX_SHIFT)]++;
-        }
-        for (; i < n; i++) {
-            counts[Float.floatToRawIntBits(a[i]) >>> RADIX_SHIFT]++;
-        }
-        for (int b = 0; b < RADIX_BUCKETS; b++) {
-            counts[b] += counts[RADIX_BUCKETS + b] + counts[2 * RADIX_BUCKETS + b] + counts[3 * RADIX_BUCKETS + b];
         }
         int lowRank = (n - 1) / 2;
         int highRank = n / 2;

@@ -89,7 +89,7 @@ class EstimatorAccuracyTest {
                 d[k] = a[k];
             }
             float[] before = a.clone();
-            double median = Selection.medianOfNonNegative(a, n, new float[n], new int[Selection.COUNTS]);
+            double median = Selection.medianOfNonNegative(a, n, new float[n], new int[Selection.RADIX_BUCKETS]);
             assertEquals(Reference.median(d), median, "trial " + trial);
             assertArrayEquals(before, a, "the input is left as it is");
         }
