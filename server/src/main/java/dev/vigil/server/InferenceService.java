@@ -79,6 +79,10 @@ public final class InferenceService {
                     fromModel.add(name);
                 }
             }
+            if (fromModel.isEmpty()) {
+                throw ApiException.badRequest("ask for at least one model output "
+                        + model.session().outputNames() + "; token tensors come only alongside one");
+            }
             List<OutputTensor> outputs = new ArrayList<>(wanted.size());
             long t0 = System.nanoTime();
             try (OrtSession.Result result = session.run(feeds, fromModel, observer.extraOutputs(model, request))) {

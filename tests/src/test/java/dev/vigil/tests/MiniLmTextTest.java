@@ -249,6 +249,10 @@ class MiniLmTextTest {
                 + "\"data\":[\"b\"]}]}");
         assertEquals(400, two.statusCode());
         assertTrue(Http.json(two).get("error").asText().contains("exactly one BYTES input"));
+        HttpResponse<byte[]> maskOnly = http.postJson(INFER, "{\"inputs\":[{\"name\":\"text\",\"datatype\":"
+                + "\"BYTES\",\"shape\":[1],\"data\":[\"a\"]}],\"outputs\":[{\"name\":\"attention_mask\"}]}");
+        assertEquals(400, maskOnly.statusCode());
+        assertTrue(Http.json(maskOnly).get("error").asText().contains("ask for at least one model output"));
         assertEquals(200, http.postJson(INFER, textRequest(List.of("fine"))).statusCode());
     }
 
