@@ -1,6 +1,9 @@
 package dev.vigil.probes.stats;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * An immutable view of a model's probe statistics: gauges of the last closed window (or of the open window until one
@@ -16,5 +19,19 @@ public record ProbeSnapshot(WindowInfo window, long openWindowTokens, long probe
                             List<SiteSnapshot> sites) {
     public ProbeSnapshot {
         sites = List.copyOf(sites);
+    }
+
+    /**
+     * The calibration endpoint's entries (SPEC §5): quantization ranges per tensor name, in site order, one per tensor
+     * (a tensor that is two sites has one set of ranges); {@link #window} says which window they cover.
+     */
+    public Map<String, QuantSnapshot> quantByTensor() {
+        Map<String, QuantSnapshot> out = new LinkedHashMap<>();
+        for (SiteSnapshot s : sites) {
+            if (s.quant() != null) {
+                out.putIfAbsent(s.site().tensor(), s.quant());
+            }
+        }
+        return Collections.unmodifiableMap(out);
     }
 }

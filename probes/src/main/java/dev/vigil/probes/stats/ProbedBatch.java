@@ -20,6 +20,14 @@ public record ProbedBatch(int batch, int tokens, byte[] mask, Map<String, TapTen
             throw new IllegalArgumentException("attention mask has " + mask.length + " entries, expected batch*tokens="
                     + (long) batch * tokens);
         }
+        if (tensors == null) {
+            throw new IllegalArgumentException("probed batch needs a map of tensor name to tensor");
+        }
+        for (Map.Entry<String, TapTensor> e : tensors.entrySet()) {
+            if (e.getKey() == null || e.getValue() == null) {
+                throw new IllegalArgumentException("probed batch has a null tensor name or tensor: " + e.getKey());
+            }
+        }
         tensors = Map.copyOf(tensors);
     }
 

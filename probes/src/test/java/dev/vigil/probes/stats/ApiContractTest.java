@@ -73,6 +73,7 @@ class ApiContractTest {
         assertEquals(4, sites.get(0).quant().count());
         assertEquals(sites.get(0).quant(), sites.get(1).quant());
         assertEquals(0.5, sites.get(0).dead().deadRatio());
+        assertEquals(Map.of("a0", sites.get(0).quant()), probe.snapshot().quantByTensor());
         assertEquals(null, sites.get(1).dead());
     }
 
