@@ -50,12 +50,12 @@ public final class InverseRealFft {
     }
 
     /** Real part of a complex DJL array (via {@code real()}, which stacks re/im on a new last axis). */
-    static NDArray realPart(NDArray complex) {
+    private static NDArray realPart(NDArray complex) {
         return complex.real().get("..., 0");
     }
 
     /** Imaginary part of a complex DJL array. */
-    static NDArray imagPart(NDArray complex) {
+    private static NDArray imagPart(NDArray complex) {
         return complex.real().get("..., 1");
     }
 }
