@@ -10,10 +10,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Command line: {@code train} a classifier and export it, or count {@code params} across sequence lengths. */
+/**
+ * Command line: {@code train} a classifier and export it, count {@code params} across sequence lengths,
+ * or {@code bench} the ONNX Runtime throughput of attention vs the EFT.
+ */
 @Command(name = "vigil-exporter", mixinStandardHelpOptions = true,
         description = "Trains encoder classifiers (prenorm, postnorm, eft) with DJL and exports them to ONNX.",
-        subcommands = {ExporterCli.Train.class, ExporterCli.Params.class})
+        subcommands = {ExporterCli.Train.class, ExporterCli.Params.class, ExporterCli.Bench.class})
 public final class ExporterCli {
 
     /** Model shape options shared by both subcommands. */
@@ -127,6 +130,53 @@ public final class ExporterCli {
                         long count = SequenceClassifier.create(shape.options(architecture, seqLen), manager).parameterCount();
                         System.out.printf(Locale.ROOT, "%-8s seq_len %5d  %,12d%n", architecture.cliName(), seqLen, count);
                     }
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "bench", mixinStandardHelpOptions = true,
+            description = "ONNX Runtime (CPU) throughput of initialized pre-norm attention and EFT models at each length, "
+                    + "the two timed in alternating rounds; then ORT vs DJL logits of both at --check-len.")
+    static final class Bench implements Callable<Integer> {
+        @Option(names = "--seq-lens", split = ",", defaultValue = "256,512,1024,2048,4096",
+                description = "Comma-separated sequence lengths (default: ${DEFAULT-VALUE}).")
+        int[] seqLens;
+        @CommandLine.Mixin
+        Shape shape = new Shape();
+        @Option(names = "--batch", defaultValue = "8", description = "Sequences per ORT call (default: ${DEFAULT-VALUE}).")
+        int batch;
+        @Option(names = "--threads", defaultValue = "2", description = "ORT intra-op threads (default: ${DEFAULT-VALUE}).")
+        int threads;
+        @Option(names = "--rounds", defaultValue = "7", description = "Interleaved rounds per length (default: ${DEFAULT-VALUE}).")
+        int rounds;
+        @Option(names = "--round-ms", defaultValue = "400", description = "Target time per model per round, in ms; at least one batch (default: ${DEFAULT-VALUE}).")
+        double roundMillis;
+        @Option(names = "--check-len", defaultValue = "4096", description = "Length of the ORT vs DJL check; 0 skips it (default: ${DEFAULT-VALUE}).")
+        int checkLen;
+        @Option(names = "--check-batch", defaultValue = "2", description = "Sequences in the ORT vs DJL check (default: ${DEFAULT-VALUE}).")
+        int checkBatch;
+
+        @Override
+        public Integer call() throws Exception {
+            InferenceThroughputBench bench = new InferenceThroughputBench(
+                    shape.options(Architecture.PRENORM, 2), threads, rounds, roundMillis);
+            System.out.println("| seq_len | batch | params standard | params EFT | ms/batch standard | ms/batch EFT "
+                    + "| seq/s standard | seq/s EFT | EFT/standard (seq/s) |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|");
+            for (int seqLen : seqLens) {
+                ThroughputRow r = bench.measure(seqLen, batch);
+                System.out.printf(Locale.ROOT, "| %d | %d | %,d | %,d | %.2f | %.2f | %.1f | %.1f | %.2f |%n",
+                        r.seqLen(), r.batch(), r.standardParams(), r.eftParams(), r.standardMs(), r.eftMs(),
+                        r.standardSequencesPerSecond(), r.eftSequencesPerSecond(), r.eftSpeedup());
+            }
+            if (checkLen > 0) {
+                for (Architecture architecture : new Architecture[] {Architecture.PRENORM, Architecture.EFT}) {
+                    double[] e = bench.exportError(architecture, checkLen, checkBatch);
+                    System.out.printf(Locale.ROOT, "check %s seq_len %d batch %d: max |ORT - DJL| = %.3g "
+                            + "(logit spread %.3g, weights N(0, 0.3))%n", architecture.cliName(), checkLen,
+                            checkBatch, e[0], e[1]);
                 }
             }
             return 0;
