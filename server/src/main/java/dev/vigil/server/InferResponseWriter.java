@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,6 +15,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Serializes an {@link InferResponse}: outputs as JSON {@code data}, or, for outputs asked in binary, as raw
@@ -20,6 +23,7 @@ import java.util.List;
  * extension; BYTES elements carry a 4-byte little-endian length prefix each).
  */
 public final class InferResponseWriter {
+    private static final ObjectMapper TREE = new ObjectMapper();
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
             .build();
@@ -78,6 +82,10 @@ public final class InferResponseWriter {
                     g.writeEndObject();
                 }
                 g.writeEndArray();
+                for (Map.Entry<String, JsonNode> e : response.extras().entrySet()) {
+                    g.writeFieldName(e.getKey());
+                    TREE.writeTree(g, e.getValue());
+                }
                 g.writeEndObject();
             }
             return new Encoded(bytes.toByteArray(), binary);

@@ -5,6 +5,7 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
 
 import java.lang.reflect.Array;
 import java.nio.ByteBuffer;
@@ -84,10 +85,11 @@ public final class InferenceService {
                         + model.session().outputNames() + "; token tensors come only alongside one");
             }
             List<OutputTensor> outputs = new ArrayList<>(wanted.size());
+            Map<String, JsonNode> extras;
             long t0 = System.nanoTime();
             try (OrtSession.Result result = session.run(feeds, fromModel, observer.extraOutputs(model, request))) {
                 metrics.observeInference(model.name(), (System.nanoTime() - t0) / 1e9);
-                observer.onRun(model, request, feeds, result);
+                extras = observer.onRun(model, request, feeds, result);
                 for (Map.Entry<String, Boolean> w : wanted.entrySet()) {
                     OnnxValue value = echoable.containsKey(w.getKey()) ? echoable.get(w.getKey())
                             : result.get(w.getKey()).orElseThrow();
@@ -95,7 +97,7 @@ public final class InferenceService {
                 }
             }
             metrics.observeBatch(model.name(), batch, tokens);
-            return new InferResponse(model.name(), request.id(), List.copyOf(outputs));
+            return new InferResponse(model.name(), request.id(), List.copyOf(outputs), extras);
         } catch (OrtException e) {
             throw new ApiException(500, "model '" + model.name() + "' failed to run: " + e.getMessage());
         } finally {

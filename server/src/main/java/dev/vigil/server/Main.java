@@ -49,6 +49,10 @@ public final class Main implements Callable<Integer> {
             + "choose (default: ${DEFAULT-VALUE})")
     int intraOpThreads = DEFAULTS.intraOpThreads();
 
+    @Option(names = "--probe-queue", description = "probed requests that may wait for the probe worker; beyond, "
+            + "they are not probed and count in vigil_probe_dropped_total (default: ${DEFAULT-VALUE})")
+    int probeQueue = DEFAULTS.probeQueue();
+
     public static void main(String[] args) {
         // Before any DJL class loads: DJL must never reach the network (telemetry, native downloads).
         System.setProperty("ai.djl.offline", "true");
@@ -61,7 +65,7 @@ public final class Main implements Callable<Integer> {
         ServerOptions options;
         try {
             options = new ServerOptions(models, host, port, Device.parse(device), maxBodyBytes, maxBatchSize,
-                    maxSequenceLength, maxInflight, maxQueue, intraOpThreads);
+                    maxSequenceLength, maxInflight, maxQueue, intraOpThreads, probeQueue);
         } catch (IllegalArgumentException e) {
             System.err.println("vigil: " + e.getMessage());
             return 2;

@@ -13,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -51,6 +50,17 @@ public final class ModelRepository implements AutoCloseable {
      */
     public static ModelRepository load(Path dir, SessionFactory factory, int defaultMaxBatchSize,
                                        int defaultMaxSequenceLength) throws IOException {
+        return load(dir, factory, defaultMaxBatchSize, defaultMaxSequenceLength, ModelPreparer.NONE);
+    }
+
+    /**
+     * Loads every model directory under {@code dir} (sorted by name), each through {@code preparer}.
+     *
+     * @param defaultMaxBatchSize      the batch limit of models whose config.json sets none
+     * @param defaultMaxSequenceLength the token limit of models whose config.json sets none
+     */
+    public static ModelRepository load(Path dir, SessionFactory factory, int defaultMaxBatchSize,
+                                       int defaultMaxSequenceLength, ModelPreparer preparer) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException("model repository " + dir + " is not a directory");
         }
@@ -66,7 +76,8 @@ public final class ModelRepository implements AutoCloseable {
             String name = modelDir.getFileName().toString();
             long t0 = System.nanoTime();
             try {
-                ServedModel model = loadModel(name, modelDir, factory, defaultMaxBatchSize, defaultMaxSequenceLength);
+                ServedModel model = loadModel(name, modelDir, factory, defaultMaxBatchSize, defaultMaxSequenceLength,
+                        preparer);
                 entries.put(name, new Entry(name, model, null));
                 LOG.info("Model '{}' ready in {} ms: inputs {}, outputs {}{}", name,
                         (System.nanoTime() - t0) / 1_000_000, model.session().inputs(), model.session().outputs(),
@@ -84,15 +95,16 @@ public final class ModelRepository implements AutoCloseable {
     }
 
     private static ServedModel loadModel(String name, Path modelDir, SessionFactory factory, int defaultBatch,
-                                         int defaultSeq) throws Exception {
+                                         int defaultSeq, ModelPreparer preparer) throws Exception {
         Path onnx = modelDir.resolve("model.onnx");
         if (!Files.isRegularFile(onnx)) {
             throw new IOException("no model.onnx in " + modelDir);
         }
         ModelConfig config = ModelConfig.read(modelDir.resolve("config.json"));
+        ModelPreparer.Prepared prepared = preparer.prepare(name, config, Files.readAllBytes(onnx));
         ModelSession session;
         try {
-            session = ModelSession.open(factory, Files.readAllBytes(onnx), Set.of());
+            session = ModelSession.open(factory, prepared.model(), prepared.internalOutputs());
         } catch (ai.onnxruntime.OrtException e) {
             throw new IOException("ONNX Runtime cannot load model.onnx: " + e.getMessage(), e);
         }

@@ -2,6 +2,7 @@ package dev.vigil.server;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
 
 import java.util.Map;
 import java.util.Set;
@@ -19,8 +20,9 @@ public interface RunObserver {
         }
 
         @Override
-        public void onRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds,
-                          OrtSession.Result result) {
+        public Map<String, JsonNode> onRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds,
+                                           OrtSession.Result result) {
+            return Map.of();
         }
     };
 
@@ -32,6 +34,7 @@ public interface RunObserver {
      *
      * @param feeds  the model's input tensors by input name (token tensors for a text request)
      * @param result every requested public output plus the extra outputs
+     * @return extra top-level fields of this request's response (e.g. a probe summary); empty for none
      */
-    void onRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds, OrtSession.Result result);
+    Map<String, JsonNode> onRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds, OrtSession.Result result);
 }

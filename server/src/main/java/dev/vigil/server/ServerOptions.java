@@ -15,10 +15,11 @@ import java.nio.file.Path;
  * @param maxInflight       inference requests run at once
  * @param maxQueue          requests that may wait for a slot (503 beyond)
  * @param intraOpThreads    ONNX Runtime intra-op threads per session; 0 lets ORT choose
+ * @param probeQueue        probed requests that may wait for the probe worker; beyond, they are dropped (counted)
  */
 public record ServerOptions(Path modelsDir, String host, int port, Device device, long maxBodyBytes,
                             int maxBatchSize, int maxSequenceLength, int maxInflight, int maxQueue,
-                            int intraOpThreads) {
+                            int intraOpThreads, int probeQueue) {
 
     public ServerOptions {
         require(port >= 0 && port <= 65535, "port must be 0..65535");
@@ -28,6 +29,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         require(maxInflight > 0, "max in-flight must be positive");
         require(maxQueue >= 0, "max queue must not be negative");
         require(intraOpThreads >= 0, "intra-op threads must not be negative");
+        require(probeQueue > 0, "probe queue must be positive");
     }
 
     private static void require(boolean ok, String message) {
@@ -53,6 +55,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private int maxInflight = 4;
         private int maxQueue = 64;
         private int intraOpThreads = 0;
+        private int probeQueue = 16;
 
         public Builder modelsDir(Path v) { modelsDir = v; return this; }
         public Builder host(String v) { host = v; return this; }
@@ -64,10 +67,11 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         public Builder maxInflight(int v) { maxInflight = v; return this; }
         public Builder maxQueue(int v) { maxQueue = v; return this; }
         public Builder intraOpThreads(int v) { intraOpThreads = v; return this; }
+        public Builder probeQueue(int v) { probeQueue = v; return this; }
 
         public ServerOptions build() {
             return new ServerOptions(modelsDir, host, port, device, maxBodyBytes, maxBatchSize, maxSequenceLength,
-                    maxInflight, maxQueue, intraOpThreads);
+                    maxInflight, maxQueue, intraOpThreads, probeQueue);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.vigil.server;
 
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.ExpositionFormatWriter;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
@@ -44,6 +45,10 @@ public final class ServingMetrics {
     private final Counter tokens = Counter.builder().name("vigil_tokens_total")
             .help("Unmasked tokens of inference requests (text models)").labelNames("model").register(registry);
 
+    private final Gauge modelReady = Gauge.builder().name("vigil_model_ready")
+            .help("1 when the model loaded and is served, 0 when it failed to load").labelNames("model")
+            .register(registry);
+
     /** The registry; the probe layer registers its metrics here too. */
     public PrometheusRegistry registry() {
         return registry;
@@ -55,6 +60,11 @@ public final class ServingMetrics {
             requests.labelValues(model, o.label());
         }
         tokens.labelValues(model);
+    }
+
+    /** Records whether a repository model loaded. */
+    public void modelReady(String model, boolean ready) {
+        modelReady.labelValues(model).set(ready ? 1 : 0);
     }
 
     /** Counts a finished request of a repository model. */

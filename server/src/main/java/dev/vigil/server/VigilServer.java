@@ -1,6 +1,8 @@
 package dev.vigil.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vigil.server.probe.ProbeLayer;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -15,9 +17,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The Vigil HTTP server: loads the model repository and serves it over the KServe v2 REST protocol (with the
@@ -35,22 +39,27 @@ public final class VigilServer implements AutoCloseable {
     private final InferResponseWriter writer = new InferResponseWriter();
     private final AdmissionControl admission;
     private final RunObserver observer;
+    private final ProbeLayer probes;
     private SessionFactory sessions;
     private ModelRepository repository;
     private InferenceService inference;
     private Javalin app;
 
-    /** A server without run observers. */
+    /** A server whose probe layer observes every run (SPEC §3–§5). */
     public VigilServer(ServerOptions options) {
-        this(options, RunObserver.NONE);
+        this(options, null);
     }
 
     /**
-     * @param observer sees every model run while its tensors are alive (the probe layer's seam)
+     * A server with another run observer in place of the probe layer's: models are still tapped as their
+     * {@code probe} settings say, but no run reaches the statistics.
+     *
+     * @param observer sees every model run while its tensors are alive; null for the probe layer
      */
     public VigilServer(ServerOptions options, RunObserver observer) {
         this.options = options;
-        this.observer = observer;
+        this.probes = new ProbeLayer(options.probeQueue(), metrics.registry());
+        this.observer = observer == null ? probes : observer;
         this.admission = new AdmissionControl(options.maxInflight(), options.maxQueue(), 60_000);
     }
 
@@ -66,11 +75,17 @@ public final class VigilServer implements AutoCloseable {
         }
         sessions = new SessionFactory(options.device(), options.intraOpThreads());
         repository = ModelRepository.load(options.modelsDir(), sessions, options.maxBatchSize(),
-                options.maxSequenceLength());
+                options.maxSequenceLength(), probes);
         inference = new InferenceService(sessions.environment(), metrics, observer);
-        for (String name : repository.entries().keySet()) {
-            metrics.initModel(name);
+        Set<String> served = new HashSet<>();
+        for (ModelRepository.Entry e : repository.entries().values()) {
+            metrics.initModel(e.name());
+            metrics.modelReady(e.name(), e.ready());
+            if (e.ready()) {
+                served.add(e.name());
+            }
         }
+        probes.retainOnly(served);
         app = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
             cfg.startupWatcherEnabled = false;
@@ -123,6 +138,8 @@ public final class VigilServer implements AutoCloseable {
             json(ctx, 200, Map.of("name", model.name(), "ready", true));
         });
         app.post("/v2/models/{name}/infer", this::infer);
+        app.get("/v2/models/{name}/probes", ctx -> json(ctx, 200, probeBody(ctx.pathParam("name"), false)));
+        app.get("/v2/models/{name}/calibration", ctx -> json(ctx, 200, probeBody(ctx.pathParam("name"), true)));
         app.get("/metrics", ctx -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
             String type = metrics.write(ctx.header("Accept"), out);
@@ -152,6 +169,13 @@ public final class VigilServer implements AutoCloseable {
             throw new ApiException(503, "model '" + name + "' is not ready: " + entry.error());
         }
         return entry.model();
+    }
+
+    /** The probe sites or calibration of a ready model; a model the probe layer does not probe has none. */
+    private Object probeBody(String name, boolean calibration) {
+        ServedModel model = readyModel(name);
+        Object body = calibration ? probes.calibration(model.name()) : probes.sites(model.name());
+        return body != null ? body : Map.of("name", model.name(), calibration ? "tensors" : "sites", List.of());
     }
 
     private static Map<String, Object> metadata(ServedModel model) {
@@ -197,7 +221,7 @@ public final class VigilServer implements AutoCloseable {
             long headerLength = headerLength(ctx);
             InferResponseWriter.Encoded encoded;
             try (AdmissionControl.Permit ignored = admission.acquire()) {
-                InferRequest request = parser.parse(body, headerLength);
+                InferRequest request = withQueryInspect(ctx, parser.parse(body, headerLength));
                 encoded = writer.encode(inference.infer(model, request));
             }
             send(ctx, encoded);
@@ -208,6 +232,18 @@ public final class VigilServer implements AutoCloseable {
         } finally {
             metrics.observeRequest(name, ServingMetrics.Outcome.of(status), (System.nanoTime() - t0) / 1e9);
         }
+    }
+
+    /** {@code ?inspect=true} is the same as the request parameter {@code "inspect": true}. */
+    private static InferRequest withQueryInspect(Context ctx, InferRequest request) {
+        String q = ctx.queryParam("inspect");
+        if (q == null || !q.equalsIgnoreCase("true")) {
+            return request;
+        }
+        ObjectNode params = request.parameters().isObject() ? ((ObjectNode) request.parameters()).deepCopy()
+                : JSON.createObjectNode();
+        params.put("inspect", true);
+        return new InferRequest(request.id(), request.inputs(), request.outputs(), request.binaryOutput(), params);
     }
 
     private byte[] readBody(Context ctx) throws IOException {
@@ -282,6 +318,7 @@ public final class VigilServer implements AutoCloseable {
             app.stop();
             app = null;
         }
+        probes.close();
         if (repository != null) {
             repository.close();
             repository = null;

@@ -2,6 +2,7 @@ package dev.vigil.server;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 
 import java.nio.FloatBuffer;
@@ -35,12 +36,13 @@ class RunObserverTest {
                 }
 
                 @Override
-                public void onRun(ServedModel m, InferRequest request, Map<String, OnnxTensor> feeds,
-                                  OrtSession.Result result) {
+                public Map<String, JsonNode> onRun(ServedModel m, InferRequest request,
+                                                   Map<String, OnnxTensor> feeds, OrtSession.Result result) {
                     FloatBuffer h = ((OnnxTensor) result.get("h").orElseThrow()).getFloatBuffer();
                     float[] values = new float[h.remaining()];
                     h.get(values);
                     hidden.set(values);
+                    return Map.of();
                 }
             };
             InferenceService service = new InferenceService(factory.environment(), new ServingMetrics(), tap);
