@@ -1,0 +1,171 @@
+package dev.vigil.tests.probes;
+
+import dev.vigil.server.Device;
+import dev.vigil.server.ServerOptions;
+import dev.vigil.server.VigilServer;
+
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Probe overhead on serving throughput: MiniLM at batch 8 × 128 tokens over HTTP (binary tensors), one server
+ * holding the same model three times — probes off, {@code sample_rate} 0.1 and 1.0 — requests to the three
+ * interleaved in rounds so that machine load hits all alike. Prints req/s per variant and the ratio to probes off,
+ * and each probed variant's {@code vigil_probe_dropped_total} (sampled requests the worker could not keep up with).
+ *
+ * <p>Run: {@code mvn -B -o -q -pl tests exec:java -Dexec.mainClass=dev.vigil.tests.probes.ProbeBench
+ * -Dexec.classpathScope=test} (after {@code mvn -B -o -q -pl server install -DskipTests}). Optional args:
+ * requests per variant (default 60), concurrency (default 2).
+ */
+public final class ProbeBench {
+    private static final int BATCH = 8;
+    private static final int SEQ = 128;
+    private static final int ROUNDS = 4;
+    private static final String[] VARIANTS = {"off", "rate_0_1", "rate_1_0"};
+    private static final String[] CONFIGS = {"{\"probe\": {\"enabled\": false}}",
+            "{\"probe\": {\"sample_rate\": 0.1}}", "{\"probe\": {\"sample_rate\": 1.0}}"};
+
+    private ProbeBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.setProperty("ai.djl.offline", "true");
+        System.setProperty("OPT_OUT_TRACKING", "true");
+        int requests = args.length > 0 ? Integer.parseInt(args[0]) : 60;
+        int conc = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+        Path model = Path.of("..", "models", "all-minilm-l6-v2", "model.onnx").toAbsolutePath();
+        if (!Files.isRegularFile(model)) {
+            model = Path.of("models", "all-minilm-l6-v2", "model.onnx").toAbsolutePath();
+        }
+        Path repo = Files.createTempDirectory("vigil-probe-bench");
+        for (int v = 0; v < VARIANTS.length; v++) {
+            Path dir = Files.createDirectories(repo.resolve(VARIANTS[v]));
+            Files.createSymbolicLink(dir.resolve("model.onnx"), model);
+            Files.writeString(dir.resolve("config.json"), CONFIGS[v]);
+        }
+        byte[] header = header();
+        byte[] body = body(header);
+        HttpClient client = HttpClient.newHttpClient();
+        try (VigilServer server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0)
+                .device(Device.parse("cpu")).maxInflight(4).build())) {
+            String base = "http://127.0.0.1:" + server.start();
+            HttpRequest[] calls = new HttpRequest[VARIANTS.length];
+            for (int v = 0; v < VARIANTS.length; v++) {
+                calls[v] = HttpRequest.newBuilder(URI.create(base + "/v2/models/" + VARIANTS[v] + "/infer"))
+                        .header("Inference-Header-Content-Length", Integer.toString(header.length))
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+                for (int i = 0; i < 3; i++) {
+                    send(client, calls[v]);
+                }
+            }
+            double[] seconds = new double[VARIANTS.length];
+            ExecutorService pool = Executors.newFixedThreadPool(conc);
+            try {
+                for (int round = 0; round < ROUNDS; round++) {
+                    for (int v = 0; v < VARIANTS.length; v++) {
+                        seconds[v] += slice(pool, client, calls[v], requests / ROUNDS, conc);
+                    }
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            String metrics = client.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            int total = requests / ROUNDS * ROUNDS;
+            System.out.println("| variant | requests | req/s | ratio vs off | probe_requests_total | dropped_total |");
+            System.out.println("|---|---|---|---|---|---|");
+            for (int v = 0; v < VARIANTS.length; v++) {
+                System.out.printf(Locale.ROOT, "| %s | %d | %.2f | %.3f | %s | %s |%n", VARIANTS[v], total,
+                        total / seconds[v], seconds[0] / seconds[v],
+                        sample(metrics, "vigil_probe_requests_total", VARIANTS[v]),
+                        sample(metrics, "vigil_probe_dropped_total", VARIANTS[v]));
+            }
+            System.out.println("MiniLM batch " + BATCH + " x " + SEQ + ", CPU, concurrency " + conc + ", "
+                    + Runtime.getRuntime().availableProcessors() + " cores");
+        }
+    }
+
+    private static String sample(String metrics, String name, String model) {
+        String prefix = name + "{model=\"" + model + "\"} ";
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith(prefix)) {
+                return line.substring(prefix.length());
+            }
+        }
+        return "-";
+    }
+
+    private static double slice(ExecutorService pool, HttpClient client, HttpRequest call, int n, int conc)
+            throws Exception {
+        List<Future<?>> futures = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int t = 0; t < conc; t++) {
+            int thread = t;
+            futures.add(pool.submit(() -> {
+                for (int i = thread; i < n; i += conc) {
+                    send(client, call);
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : futures) {
+            f.get();
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static void send(HttpClient client, HttpRequest request) throws Exception {
+        HttpResponse<byte[]> r = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException(r.statusCode() + ": " + new String(r.body(), StandardCharsets.UTF_8));
+        }
+    }
+
+    private static byte[] header() {
+        String[] inputs = {"input_ids", "attention_mask", "token_type_ids"};
+        StringBuilder sb = new StringBuilder("{\"inputs\":[");
+        for (int k = 0; k < inputs.length; k++) {
+            sb.append(k > 0 ? "," : "").append("{\"name\":\"").append(inputs[k]).append("\",\"datatype\":\"INT64\",")
+                    .append("\"shape\":[").append(BATCH).append(',').append(SEQ).append("],")
+                    .append("\"parameters\":{\"binary_data_size\":").append(BATCH * SEQ * 8).append("}}");
+        }
+        return sb.append("],\"parameters\":{\"binary_data_output\":true}}").toString()
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The header, then ids ([CLS] + random word pieces + [SEP], fixed seed), an all-ones mask, zero type ids. */
+    private static byte[] body(byte[] header) {
+        Random random = new Random(42);
+        ByteBuffer ids = ByteBuffer.allocate(BATCH * SEQ * 8).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer mask = ByteBuffer.allocate(BATCH * SEQ * 8).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer types = ByteBuffer.allocate(BATCH * SEQ * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (int b = 0; b < BATCH; b++) {
+            for (int t = 0; t < SEQ; t++) {
+                ids.putLong(t == 0 ? 101 : t == SEQ - 1 ? 102 : 1000 + random.nextInt(28000));
+                mask.putLong(1);
+                types.putLong(0);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(header);
+        out.writeBytes(ids.array());
+        out.writeBytes(mask.array());
+        out.writeBytes(types.array());
+        return out.toByteArray();
+    }
+}
