@@ -6,6 +6,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vigil.probes.GraphTaps;
 import dev.vigil.probes.OnnxModels;
@@ -25,8 +26,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Collection;
-import java.util.EnumMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -93,10 +94,13 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         return new Prepared(GraphTaps.tappedModelBytes(model, probed.taps()), internal);
     }
 
-    private static Map<SiteKind, Integer> countByKind(List<ProbeSite> sites) {
-        Map<SiteKind, Integer> counts = new EnumMap<>(SiteKind.class);
+    private static Map<String, Integer> countByKind(List<ProbeSite> sites) {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (SiteKind kind : SiteKind.values()) {
+            counts.put(kind.label(), 0);
+        }
         for (ProbeSite s : sites) {
-            counts.merge(s.kind(), 1, Integer::sum);
+            counts.merge(s.kind().label(), 1, Integer::sum);
         }
         return counts;
     }
@@ -133,7 +137,8 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         } catch (OrtException | RuntimeException e) {
             // a request the statistics cannot take is still answered; it is just not probed
             LOG.warn("Model '{}': request not probed: {}", model.name(), e.getMessage());
-            return Map.of();
+            return inspect(request) ? Map.of(SUMMARY_FIELD, JsonNodeFactory.instance.objectNode()
+                    .put("error", "request not probed: " + e.getMessage())) : Map.of();
         }
     }
 
