@@ -140,7 +140,9 @@ class ProbeServerTest {
 
         HttpResponse<byte[]> byParam = http.postJson("/v2/models/unsampled/infer",
                 R3.json().replaceFirst("^\\{", "{\"parameters\":{\"inspect\":true},"));
-        assertEquals(1, Http.json(byParam).path("probe_summary").path("sites").size() > 0 ? 1 : 0);
+        assertEquals(Reference.massiveCount(List.of(R3)),
+                site(Http.json(byParam).path("probe_summary"), "residual", "x").path("massive").path("hits").asLong(),
+                "the inspect request parameter works like the query parameter");
         assertFalse(Http.json(http.postJson("/v2/models/unsampled/infer", R3.json())).has("probe_summary"));
         String text = waitForProbed("unsampled", 2);
         assertEquals(2, value(text, "vigil_probe_requests_total", "model", "unsampled"),

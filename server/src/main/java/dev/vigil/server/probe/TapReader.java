@@ -8,6 +8,8 @@ import ai.onnxruntime.OrtSession;
 import dev.vigil.probes.stats.ProbedBatch;
 import dev.vigil.probes.stats.TapTensor;
 
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.HashMap;
@@ -76,13 +78,13 @@ final class TapReader {
                 }
             }
             case BOOL, INT8, UINT8 -> {
-                java.nio.ByteBuffer b = mask.getByteBuffer();
+                ByteBuffer b = mask.getByteBuffer();
                 for (int i = 0; i < out.length; i++) {
                     out[i] = (byte) (b.get(i) != 0 ? 1 : 0);
                 }
             }
             case FLOAT -> {
-                java.nio.FloatBuffer b = mask.getFloatBuffer();
+                FloatBuffer b = mask.getFloatBuffer();
                 for (int i = 0; i < out.length; i++) {
                     out[i] = (byte) (b.get(i) != 0f ? 1 : 0);
                 }
