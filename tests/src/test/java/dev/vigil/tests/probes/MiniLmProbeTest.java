@@ -1,5 +1,7 @@
 package dev.vigil.tests.probes;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vigil.server.Device;
 import dev.vigil.server.ServerOptions;
 import dev.vigil.server.VigilServer;
@@ -104,6 +106,21 @@ class MiniLmProbeTest {
                 assertTrue(metrics.contains(name + "{"), name + " missing");
             }
             promtoolAccepts(metrics);
+
+            HttpResponse<String> inspected = client.send(HttpRequest.newBuilder(
+                            URI.create(base + "/v2/models/minilm/infer?inspect=true"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\":[{\"name\":\"text\",\"shape\":[1],"
+                            + "\"datatype\":\"BYTES\",\"data\":[\"" + SENTENCES.get(1) + "\"]}]}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            JsonNode summary = new ObjectMapper().readTree(inspected.body()).path("probe_summary");
+            int attentionSites = 0;
+            for (JsonNode site : summary.path("sites")) {
+                if (site.path("kind").asText().equals("attention")) {
+                    attentionSites++;
+                    assertEquals(12, site.path("attention").path("sink_score").size(), site.toString());
+                }
+            }
+            assertEquals(6, attentionSites, inspected.body());
         }
     }
 
