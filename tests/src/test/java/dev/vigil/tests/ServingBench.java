@@ -9,6 +9,7 @@ import dev.vigil.server.SessionFactory;
 import dev.vigil.server.VigilServer;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -30,7 +31,8 @@ import java.util.concurrent.Future;
  * Serving overhead benchmark: MiniLM at batch 1 and 8 × 128 tokens, concurrency 1 and 4, with a fixed request
  * count per cell, variants interleaved in rounds: (a) bare in-process ORT {@code session.run} on a session built exactly as the server builds
  * it, against (b) Vigil over HTTP on the same machine and in the same run, with binary tensor inputs, JSON inputs
- * (binary outputs), and JSON both ways. Prints req/s, p50/p99 and the throughput ratio b/a.
+ * (binary outputs), and JSON both ways. Prints req/s, p50/p99 and the throughput ratio b/a. The served copy of
+ * MiniLM has its probes off, so this measures the serving layer alone; {@code ProbeBench} measures the probes.
  *
  * <p>Run: {@code mvn -B -o -q -pl tests exec:java -Dexec.mainClass=dev.vigil.tests.ServingBench
  * -Dexec.classpathScope=test} (after {@code mvn -B -o -q -pl server install -DskipTests}). Optional args:
@@ -59,8 +61,9 @@ public final class ServingBench {
         System.setProperty("OPT_OUT_TRACKING", "true");
         int n1 = args.length > 0 ? Integer.parseInt(args[0]) : 200;
         int n8 = args.length > 1 ? Integer.parseInt(args[1]) : 40;
-        Path models = Files.isDirectory(MiniLmTextTest.MODELS) ? MiniLmTextTest.MODELS : Path.of("models");
-        byte[] onnx = Files.readAllBytes(models.resolve(MiniLmTextTest.MODEL).resolve("model.onnx"));
+        Path bundled = Files.isDirectory(MiniLmTextTest.MODELS) ? MiniLmTextTest.MODELS : Path.of("models");
+        byte[] onnx = Files.readAllBytes(bundled.resolve(MiniLmTextTest.MODEL).resolve("model.onnx"));
+        Path models = probesOffRepository(bundled);
 
         SessionFactory factory = new SessionFactory(Device.parse("cpu"), 0);
         OrtEnvironment env = factory.environment();
@@ -99,6 +102,18 @@ public final class ServingBench {
                     + Runtime.getRuntime().availableProcessors() + " cores, ORT intra-op threads: ORT default");
             System.out.println(String.join("\n", rows));
         }
+    }
+
+    /** A repository holding MiniLM alone, its probes off: the bench measures HTTP, parsing and the session. */
+    private static Path probesOffRepository(Path bundled) throws IOException {
+        Path dir = Files.createTempDirectory("vigil-serving-bench");
+        Path model = Files.createDirectories(dir.resolve(MiniLmTextTest.MODEL));
+        Path source = bundled.resolve(MiniLmTextTest.MODEL).toAbsolutePath();
+        Files.createSymbolicLink(model.resolve("model.onnx"), source.resolve("model.onnx"));
+        Files.createSymbolicLink(model.resolve("tokenizer.json"), source.resolve("tokenizer.json"));
+        Files.writeString(model.resolve("config.json"),
+                "{\"max_batch_size\": 32, \"max_sequence_length\": 512, \"probe\": {\"enabled\": false}}");
+        return dir;
     }
 
     private static String row(int batch, int conc, String variant, int requests, Stats s, Stats a) {
