@@ -86,15 +86,31 @@ public final class InferenceService {
             }
             List<OutputTensor> outputs = new ArrayList<>(wanted.size());
             Map<String, JsonNode> extras;
-            long t0 = System.nanoTime();
-            try (OrtSession.Result result = session.run(feeds, fromModel, observer.extraOutputs(model, request))) {
-                metrics.observeInference(model.name(), (System.nanoTime() - t0) / 1e9);
-                extras = observer.onRun(model, request, feeds, result);
-                for (Map.Entry<String, Boolean> w : wanted.entrySet()) {
-                    OnnxValue value = echoable.containsKey(w.getKey()) ? echoable.get(w.getKey())
-                            : result.get(w.getKey()).orElseThrow();
-                    outputs.add(copyOut(w.getKey(), (OnnxTensor) value, w.getValue()));
+            RunTaps taps = observer.beforeRun(model, request, feeds);
+            try {
+                long t0 = System.nanoTime();
+                OrtSession.Result run;
+                try {
+                    run = session.run(feeds, fromModel, taps.outputs(), taps.pinned());
+                } catch (OrtException e) {
+                    if (taps.pinned().isEmpty()) {
+                        throw e;
+                    }
+                    taps = taps.unpinned(e);
+                    t0 = System.nanoTime();
+                    run = session.run(feeds, fromModel, taps.outputs(), taps.pinned());
                 }
+                try (OrtSession.Result result = run) {
+                    metrics.observeInference(model.name(), (System.nanoTime() - t0) / 1e9);
+                    extras = observer.onRun(model, request, feeds, result, taps);
+                    for (Map.Entry<String, Boolean> w : wanted.entrySet()) {
+                        OnnxValue value = echoable.containsKey(w.getKey()) ? echoable.get(w.getKey())
+                                : result.get(w.getKey()).orElseThrow();
+                        outputs.add(copyOut(w.getKey(), (OnnxTensor) value, w.getValue()));
+                    }
+                }
+            } finally {
+                taps.close();
             }
             metrics.observeBatch(model.name(), batch, tokens);
             return new InferResponse(model.name(), request.id(), List.copyOf(outputs), extras);

@@ -2,6 +2,7 @@ package dev.vigil.server;
 
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensorLike;
+import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
@@ -18,7 +19,7 @@ import java.util.Set;
  *
  * <p>The session may have been built from an edited graph with extra outputs (tapped intermediate tensors):
  * those are named as {@code internalOutputs}, hidden from {@link #outputs()} and never returned by default, and
- * fetched with {@link #run(Map, Set, Set)}'s {@code extraOutputs}. Thread-safe: ORT sessions run concurrently.
+ * fetched with {@link #run(Map, Set, Set, Map)}'s {@code extraOutputs} or written into {@code pinned} tensors. Thread-safe: ORT sessions run concurrently.
  */
 public final class ModelSession implements AutoCloseable {
     private final OrtSession session;
@@ -119,16 +120,25 @@ public final class ModelSession implements AutoCloseable {
      *
      * @param feeds        one tensor per model input
      * @param outputs      public outputs to compute
-     * @param extraOutputs internal outputs to compute as well (may be empty)
+     * @param extraOutputs internal outputs to compute as well, allocated by ONNX Runtime (may be empty)
+     * @param pinned       internal outputs written into these tensors, whose shapes must be the ones the run
+     *                     produces (may be empty); they appear in the result but are not closed with it
      */
     public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> feeds, Set<String> outputs,
-                                 Set<String> extraOutputs) throws OrtException {
-        if (extraOutputs.isEmpty()) {
+                                 Set<String> extraOutputs, Map<String, ? extends OnnxValue> pinned)
+            throws OrtException {
+        if (extraOutputs.isEmpty() && pinned.isEmpty()) {
             return session.run(feeds, outputs);
         }
         Set<String> all = new LinkedHashSet<>(outputs);
         all.addAll(extraOutputs);
-        return session.run(feeds, all);
+        return pinned.isEmpty() ? session.run(feeds, all) : session.run(feeds, all, pinned);
+    }
+
+    /** Runs the model for {@code outputs} plus {@code extraOutputs}. The caller closes the result. */
+    public OrtSession.Result run(Map<String, ? extends OnnxTensorLike> feeds, Set<String> outputs,
+                                 Set<String> extraOutputs) throws OrtException {
+        return run(feeds, outputs, extraOutputs, Map.of());
     }
 
     /** Runs the model for all public outputs plus {@code extraOutputs}. The caller closes the result. */

@@ -1,6 +1,7 @@
 package dev.vigil.server;
 
 import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
@@ -31,13 +32,33 @@ class RunObserverTest {
             AtomicReference<float[]> hidden = new AtomicReference<>();
             RunObserver tap = new RunObserver() {
                 @Override
-                public Set<String> extraOutputs(ServedModel m, InferRequest request) {
-                    return Set.of("h");
+                public RunTaps beforeRun(ServedModel m, InferRequest request, Map<String, OnnxTensor> feeds) {
+                    return new RunTaps() {
+                        @Override
+                        public Set<String> outputs() {
+                            return Set.of("h");
+                        }
+
+                        @Override
+                        public Map<String, OnnxTensor> pinned() {
+                            return Map.of();
+                        }
+
+                        @Override
+                        public RunTaps unpinned(OrtException failure) {
+                            return this;
+                        }
+
+                        @Override
+                        public void close() {
+                        }
+                    };
                 }
 
                 @Override
                 public Map<String, JsonNode> onRun(ServedModel m, InferRequest request,
-                                                   Map<String, OnnxTensor> feeds, OrtSession.Result result) {
+                                                   Map<String, OnnxTensor> feeds, OrtSession.Result result,
+                                                   RunTaps taps) {
                     FloatBuffer h = ((OnnxTensor) result.get("h").orElseThrow()).getFloatBuffer();
                     float[] values = new float[h.remaining()];
                     h.get(values);

@@ -8,9 +8,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One model's probe statistics: the selected sites, their window accumulators (SPEC §4–§5) and the published
- * snapshot. {@link #observe} is called by one probe worker thread; {@link #summarize}, {@link #snapshot} and
+ * One model's probe statistics: the selected sites, their window accumulators (SPEC §4–§5) and their snapshot.
+ * {@link #observe} is called by one probe worker thread; {@link #summarize}, {@link #snapshot} and
  * {@link #openWindowTokens} may be called from any thread.
+ *
+ * <p>Snapshots are built when asked for, not per request: the open window's gauges at most once per observed
+ * request (cached until the next), a closed window's gauges once when it closes. A snapshot waits for an
+ * {@code observe} in progress to finish.
  */
 public final class ModelProbe {
     private final List<ProbeSite> sites;
@@ -23,7 +27,10 @@ public final class ModelProbe {
     private WindowInfo closedWindow;
     private long probedRequests;
     private long probedTokens;
-    private volatile ProbeSnapshot published;
+    /** Guards the accumulators between the worker's {@link #observe} and a {@link #snapshot} from another thread. */
+    private final Object lock = new Object();
+    /** The snapshot as of the latest observed request; null when a request came in since it was built. */
+    private ProbeSnapshot cached;
     private volatile long openTokens;
 
     /** Statistics for the sites that {@code settings} selects (include/exclude) among {@code sites}. */
@@ -36,7 +43,6 @@ public final class ModelProbe {
         }
         quants = List.copyOf(quantByTensor.values());
         window = new Window(settings.windowTokens());
-        publish();
     }
 
     /** The probed sites, in discovery order. */
@@ -51,24 +57,27 @@ public final class ModelProbe {
      */
     public void observe(ProbedBatch batch) {
         TensorLayout[] layouts = layouts(batch);
-        update(batch, layouts, stats, quants);
         long tokens = batch.unmaskedTokens();
-        probedRequests++;
-        probedTokens += tokens;
-        if (window.add(tokens)) {
-            closedWindow = window.info(true);
-            List<SiteSnapshot> gauges = new ArrayList<>(stats.size());
-            for (SiteStats s : stats) {
-                gauges.add(s.snapshot());
-                s.resetWindow();
+        synchronized (lock) {
+            update(batch, layouts, stats, quants);
+            probedRequests++;
+            probedTokens += tokens;
+            if (window.add(tokens)) {
+                closedWindow = window.info(true);
+                List<SiteSnapshot> gauges = new ArrayList<>(stats.size());
+                for (SiteStats s : stats) {
+                    gauges.add(s.snapshot());
+                    s.resetWindow();
+                }
+                for (QuantRangeStat q : quants) {
+                    q.reset();
+                }
+                closedSites = gauges;
+                window.open();
             }
-            for (QuantRangeStat q : quants) {
-                q.reset();
-            }
-            closedSites = gauges;
-            window.open();
+            cached = null;
+            openTokens = window.tokens();
         }
-        publish();
     }
 
     /**
@@ -94,7 +103,12 @@ public final class ModelProbe {
 
     /** The last closed window's gauges (the open window's until one closes) and the cumulative counters. */
     public ProbeSnapshot snapshot() {
-        return published;
+        synchronized (lock) {
+            if (cached == null) {
+                cached = build();
+            }
+            return cached;
+        }
     }
 
     /** Unmasked tokens in the current open window. */
@@ -128,7 +142,7 @@ public final class ModelProbe {
         }
     }
 
-    private void publish() {
+    private ProbeSnapshot build() {
         List<SiteSnapshot> sitesOut = new ArrayList<>(stats.size());
         WindowInfo info;
         if (closedSites == null) {
@@ -142,7 +156,6 @@ public final class ModelProbe {
                 sitesOut.add(stats.get(i).withCounters(closedSites.get(i)));
             }
         }
-        openTokens = window.tokens();
-        published = new ProbeSnapshot(info, window.tokens(), probedRequests, probedTokens, sitesOut);
+        return new ProbeSnapshot(info, window.tokens(), probedRequests, probedTokens, sitesOut);
     }
 }

@@ -1,9 +1,7 @@
 package dev.vigil.server.probe;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -19,6 +17,7 @@ import dev.vigil.server.InferRequest;
 import dev.vigil.server.ModelConfig;
 import dev.vigil.server.ModelPreparer;
 import dev.vigil.server.RunObserver;
+import dev.vigil.server.RunTaps;
 import dev.vigil.server.ServedModel;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -48,16 +47,19 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
 
     private final Map<String, ProbedModel> models = new ConcurrentSkipListMap<>();
     private final ProbeWorker worker;
+    private final int maxTapSets;
 
     /**
      * @param queueCapacity probed requests that may wait for the worker; beyond, requests are dropped (counted)
+     * @param maxInflight   model runs at once; with the queue, it bounds each model's tap buffer sets
      * @param registry      where the probe metrics are registered
      */
-    public ProbeLayer(int queueCapacity, PrometheusRegistry registry) {
+    public ProbeLayer(int queueCapacity, int maxInflight, PrometheusRegistry registry) {
         Histogram duration = Histogram.builder().name("vigil_probe_duration_seconds")
                 .help("Time the probe worker spends adding one probed request to the statistics")
                 .labelNames("model").classicOnly().register(registry);
         this.worker = new ProbeWorker(queueCapacity, duration);
+        this.maxTapSets = queueCapacity + maxInflight;
         Collection<ProbedModel> values = models.values();
         registry.register(new ProbeMetrics(() -> values));
     }
@@ -66,7 +68,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     public Prepared prepare(String name, ModelConfig config, byte[] model) {
         ProbeSettings settings = ProbeConfig.parse(config.probe());
         if (!settings.enabled()) {
-            models.put(name, new ProbedModel(name, settings, List.of()));
+            models.put(name, new ProbedModel(name, settings, List.of(), maxTapSets, Set.of()));
             LOG.info("Model '{}': probing disabled", name);
             return new Prepared(model, Set.of());
         }
@@ -76,10 +78,13 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         } catch (IllegalArgumentException e) {
             // e.g. external data, which tapping would lose: served unprobed; a corrupt file fails in ORT next
             LOG.warn("Model '{}' is not probed: {}", name, e.getMessage());
-            models.put(name, new ProbedModel(name, settings, List.of()));
+            models.put(name, new ProbedModel(name, settings, List.of(), maxTapSets, Set.of()));
             return new Prepared(model, Set.of());
         }
-        ProbedModel probed = new ProbedModel(name, settings, SiteDiscovery.discover(proto));
+        Set<String> graphIo = new HashSet<>();
+        proto.getGraph().getInputList().forEach(v -> graphIo.add(v.getName()));
+        proto.getGraph().getOutputList().forEach(v -> graphIo.add(v.getName()));
+        ProbedModel probed = new ProbedModel(name, settings, SiteDiscovery.discover(proto), maxTapSets, graphIo);
         models.put(name, probed);
         LOG.info("Model '{}': probe sites per kind {} ({} discovered, {} selected, sample_rate {}, window {} tokens)",
                 name, countByKind(probed.probe().sites()), probed.discovered().size(), probed.probe().sites().size(),
@@ -88,9 +93,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             return new Prepared(model, Set.of());
         }
         Set<String> internal = new HashSet<>(probed.taps());
-        for (ValueInfoProto out : proto.getGraph().getOutputList()) {
-            internal.remove(out.getName());
-        }
+        proto.getGraph().getOutputList().forEach(v -> internal.remove(v.getName()));
         return new Prepared(GraphTaps.tappedModelBytes(model, probed.taps()), internal);
     }
 
@@ -107,34 +110,71 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
 
     /** Drops the state of models that did not finish loading (they are not served). */
     public void retainOnly(Set<String> served) {
-        models.keySet().retainAll(served);
+        models.values().removeIf(m -> {
+            if (served.contains(m.name())) {
+                return false;
+            }
+            m.buffers().close();
+            return true;
+        });
     }
 
     @Override
-    public Set<String> extraOutputs(ServedModel model, InferRequest request) {
+    public RunTaps beforeRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds) {
         ProbedModel probed = models.get(model.name());
         if (probed == null || !probed.probed()) {
-            return Set.of();
+            return RunTaps.NONE;
         }
         double rate = probed.settings().sampleRate();
         boolean sampled = rate >= 1.0 || (rate > 0.0 && ThreadLocalRandom.current().nextDouble() < rate);
-        return sampled || inspect(request) ? probed.taps() : Set.of();
+        boolean inspect = inspect(request);
+        if (!sampled && !inspect) {
+            return RunTaps.NONE;
+        }
+        int[] bt;
+        try {
+            bt = TapReader.batchAndTokens(probed, feeds);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            LOG.warn("Model '{}': request not probed: {}", model.name(), e.getMessage());
+            return RunTaps.NONE;
+        }
+        TapBufferPool pool = probed.buffers();
+        if (!pool.pinning()) {
+            // ORT allocates the taps: the run that teaches the pool their shapes, or a model whose shapes it cannot
+            return new ProbeTaps(probed, bt[0], bt[1], null);
+        }
+        TapBufferSet set = pool.acquire(bt[0], bt[1]);
+        if (set == null && !inspect) {
+            // every buffer set is busy: the worker is behind, so this request would only wait in a full queue
+            probed.drop();
+            return RunTaps.NONE;
+        }
+        return new ProbeTaps(probed, bt[0], bt[1], set);
     }
 
     @Override
     public Map<String, JsonNode> onRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds,
-                                       OrtSession.Result result) {
-        ProbedModel probed = models.get(model.name());
-        if (probed == null || !probed.probed() || !TapReader.hasTaps(probed, result)) {
+                                       OrtSession.Result result, RunTaps taps) {
+        if (!(taps instanceof ProbeTaps probeTaps)) {
             return Map.of();
         }
+        ProbedModel probed = probeTaps.model();
         try {
-            ProbedBatch batch = TapReader.read(probed, feeds, result);
+            if (probeTaps.buffers() == null) {
+                Set<String> pinnable = new HashSet<>(probed.taps());
+                pinnable.removeAll(probed.unpinnedTaps());
+                probed.buffers().learn(TapReader.allocatedShapes(pinnable, result), probeTaps.batch(),
+                        probeTaps.tokens());
+            }
+            ProbedBatch batch = TapReader.read(probeTaps, feeds, result);
             Map<String, JsonNode> extras = inspect(request)
                     ? Map.of(SUMMARY_FIELD, ProbeJson.summary(probed.probe().summarize(batch))) : Map.of();
-            worker.submit(probed, batch);
+            Runnable release = probeTaps.handOver();
+            if (!worker.submit(probed, batch, release)) {
+                release.run();
+            }
             return extras;
-        } catch (OrtException | RuntimeException e) {
+        } catch (RuntimeException e) {
             // a request the statistics cannot take is still answered; it is just not probed
             LOG.warn("Model '{}': request not probed: {}", model.name(), e.getMessage());
             return inspect(request) ? Map.of(SUMMARY_FIELD, JsonNodeFactory.instance.objectNode()
@@ -145,6 +185,11 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     /** Whether the request asks for its own probe summary ({@code parameters.inspect == true}). */
     public static boolean inspect(InferRequest request) {
         return request.parameters().path("inspect").asBoolean(false);
+    }
+
+    /** A model's probe state; null for a model this layer lacks. */
+    ProbedModel probed(String model) {
+        return models.get(model);
     }
 
     /** The {@code /probes} body of a served model: its sites and settings; null for a model this layer lacks. */
@@ -162,5 +207,8 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     @Override
     public void close() {
         worker.close();
+        for (ProbedModel m : models.values()) {
+            m.buffers().close();
+        }
     }
 }

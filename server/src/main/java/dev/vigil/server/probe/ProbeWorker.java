@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 final class ProbeWorker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProbeWorker.class);
 
-    private record Job(ProbedModel model, ProbedBatch batch) {
+    private record Job(ProbedModel model, ProbedBatch batch, Runnable done) {
     }
 
     private final BlockingQueue<Job> queue;
@@ -40,9 +40,13 @@ final class ProbeWorker implements AutoCloseable {
         thread.start();
     }
 
-    /** Queues a probed request; false (and counted as dropped) when the queue is full. */
-    boolean submit(ProbedModel model, ProbedBatch batch) {
-        if (queue.offer(new Job(model, batch))) {
+    /**
+     * Queues a probed request; false (and counted as dropped) when the queue is full.
+     *
+     * @param done run once the request was observed (gives its tap buffers back); not run when not queued
+     */
+    boolean submit(ProbedModel model, ProbedBatch batch, Runnable done) {
+        if (queue.offer(new Job(model, batch, done))) {
             return true;
         }
         model.drop();
@@ -66,6 +70,8 @@ final class ProbeWorker implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.warn("Model '{}': probed request not added to the statistics: {}", job.model().name(),
                         e.getMessage());
+            } finally {
+                job.done().run();
             }
             duration.labelValues(job.model().name()).observe((System.nanoTime() - t0) / 1e9);
         }
@@ -79,6 +85,9 @@ final class ProbeWorker implements AutoCloseable {
             thread.join(5_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        for (Job job = queue.poll(); job != null; job = queue.poll()) {
+            job.done().run();
         }
     }
 }

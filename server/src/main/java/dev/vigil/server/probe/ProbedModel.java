@@ -1,5 +1,6 @@
 package dev.vigil.server.probe;
 
+import ai.onnxruntime.OrtEnvironment;
 import dev.vigil.probes.ProbeSite;
 import dev.vigil.probes.stats.ModelProbe;
 import dev.vigil.probes.stats.ProbeSettings;
@@ -11,7 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One model's probe state in the server: its settings, every discovered site, the statistics of the selected
- * ones (null when probing is disabled) and the requests dropped because the probe queue was full.
+ * ones (null when probing is disabled), its reusable tap buffers and the requests dropped because the probe queue
+ * was full or every tap buffer set was busy.
  */
 final class ProbedModel {
     private final String name;
@@ -19,9 +21,17 @@ final class ProbedModel {
     private final List<ProbeSite> discovered;
     private final ModelProbe probe;
     private final Set<String> taps;
+    private final Set<String> unpinnedTaps;
+    private final TapBufferPool buffers;
     private final AtomicLong dropped = new AtomicLong();
 
-    ProbedModel(String name, ProbeSettings settings, List<ProbeSite> discovered) {
+    /**
+     * @param maxTapSets the most tap buffer sets the model may hold at once (probe queue + runs in flight)
+     * @param graphIo    the graph's input and output names: taps among them are never written into pooled buffers
+     *                   (ORT hands an input through as the output, and a public output may be asked for by name)
+     */
+    ProbedModel(String name, ProbeSettings settings, List<ProbeSite> discovered, int maxTapSets,
+                Set<String> graphIo) {
         this.name = name;
         this.settings = settings;
         this.discovered = List.copyOf(discovered);
@@ -33,6 +43,10 @@ final class ProbedModel {
             }
         }
         this.taps = Set.copyOf(tensors);
+        Set<String> unpinned = new LinkedHashSet<>(tensors);
+        unpinned.retainAll(graphIo);
+        this.unpinnedTaps = Set.copyOf(unpinned);
+        this.buffers = new TapBufferPool(name, OrtEnvironment.getEnvironment(), maxTapSets);
     }
 
     String name() {
@@ -61,6 +75,16 @@ final class ProbedModel {
     /** The tapped tensor names (graph outputs added for the selected sites). */
     Set<String> taps() {
         return taps;
+    }
+
+    /** The taps that ORT always allocates (they are graph inputs or outputs). */
+    Set<String> unpinnedTaps() {
+        return unpinnedTaps;
+    }
+
+    /** The reusable buffers the model's taps are written into. */
+    TapBufferPool buffers() {
+        return buffers;
     }
 
     long dropped() {

@@ -3,7 +3,6 @@ package dev.vigil.server.probe;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.vigil.probes.stats.ProbedBatch;
 import dev.vigil.probes.stats.TapTensor;
@@ -13,52 +12,73 @@ import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Builds a {@link ProbedBatch} from one run: B and T from the attention-mask input ({@code [B,T]}) when the model
- * has it, else from the first input's leading dims; the mask as bytes; every tapped output copied out of ONNX
- * Runtime (the result is closed when the request ends, and the statistics run later on the worker).
+ * has it, else from the first input's leading dims; the mask as bytes; every tap either read in place from the
+ * pooled buffers ORT wrote it into, or, when ORT allocated it, copied out (the result is closed when the request
+ * ends, and the statistics run later on the worker).
  */
 final class TapReader {
     private TapReader() {
     }
 
-    /** Whether this run computed the model's taps (it was sampled). */
-    static boolean hasTaps(ProbedModel model, OrtSession.Result result) {
-        return !model.taps().isEmpty() && result.get(model.taps().iterator().next()).isPresent();
-    }
-
     /**
-     * The probed batch of a run.
+     * B and T of a run.
      *
      * @throws IllegalArgumentException when the inputs give no batch and sequence length
      */
-    static ProbedBatch read(ProbedModel model, Map<String, OnnxTensor> feeds, OrtSession.Result result)
-            throws OrtException {
-        OnnxTensor maskTensor = feeds.get(model.settings().attentionMaskInput());
+    static int[] batchAndTokens(ProbedModel model, Map<String, OnnxTensor> feeds) {
         long[] dims;
-        byte[] mask = null;
-        if (maskTensor != null && maskTensor.getInfo().getShape().length == 2) {
+        OnnxTensor maskTensor = mask(model, feeds);
+        if (maskTensor != null) {
             dims = maskTensor.getInfo().getShape();
-            mask = maskBytes(maskTensor);
         } else if (!feeds.isEmpty()) {
             dims = feeds.values().iterator().next().getInfo().getShape();
         } else {
             throw new IllegalArgumentException("model '" + model.name() + "' has no input to size the batch");
         }
-        int batch = dims.length > 0 ? Math.toIntExact(dims[0]) : 1;
-        int tokens = dims.length > 1 ? Math.toIntExact(dims[1]) : 1;
-        Map<String, TapTensor> tensors = new HashMap<>();
-        for (String tap : model.taps()) {
+        return new int[]{dims.length > 0 ? Math.toIntExact(dims[0]) : 1, dims.length > 1 ? Math.toIntExact(dims[1]) : 1};
+    }
+
+    private static OnnxTensor mask(ProbedModel model, Map<String, OnnxTensor> feeds) {
+        OnnxTensor mask = feeds.get(model.settings().attentionMaskInput());
+        return mask != null && mask.getInfo().getShape().length == 2 ? mask : null;
+    }
+
+    /** The float taps among {@code taps} that ORT allocated in this run, with their shapes. */
+    static Map<String, long[]> allocatedShapes(Set<String> taps, OrtSession.Result result) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (String tap : taps) {
             Optional<OnnxValue> value = result.get(tap);
-            if (value.isPresent() && value.get() instanceof OnnxTensor t
-                    && t.getInfo().type == OnnxJavaType.FLOAT) {
-                tensors.put(tap, new TapTensor(t.getFloatBuffer(), t.getInfo().getShape()));
+            if (value.isPresent() && value.get() instanceof OnnxTensor t && t.getInfo().type == OnnxJavaType.FLOAT) {
+                shapes.put(tap, t.getInfo().getShape());
             }
         }
-        return new ProbedBatch(batch, tokens, mask, tensors);
+        return shapes;
+    }
+
+    /** The probed batch of a run; {@code taps.buffers()} holds the taps, or (null) the result does. */
+    static ProbedBatch read(ProbeTaps taps, Map<String, OnnxTensor> feeds, OrtSession.Result result) {
+        ProbedModel model = taps.model();
+        OnnxTensor maskTensor = mask(model, feeds);
+        byte[] mask = maskTensor == null ? null : maskBytes(maskTensor);
+        Map<String, TapTensor> tensors = new HashMap<>();
+        TapBufferSet set = taps.buffers();
+        if (set != null) {
+            for (String tap : set.tensors().keySet()) {
+                tensors.put(tap, new TapTensor(set.buffer(tap), set.shape(tap)));
+            }
+        }
+        for (Map.Entry<String, long[]> e : allocatedShapes(taps.outputs(), result).entrySet()) {
+            OnnxTensor t = (OnnxTensor) result.get(e.getKey()).orElseThrow();
+            tensors.put(e.getKey(), new TapTensor(t.getFloatBuffer(), e.getValue()));
+        }
+        return new ProbedBatch(taps.batch(), taps.tokens(), mask, tensors);
     }
 
     private static byte[] maskBytes(OnnxTensor mask) {

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,7 +21,7 @@ class ProbeWorkerTest {
     @Test
     void fullQueueDropsAndCountsEveryRequest() throws Exception {
         ProbeSite site = new ProbeSite(SiteKind.RESIDUAL, 0, "h", List.of(), "LayerNormalization");
-        ProbedModel model = new ProbedModel("m", ProbeSettings.defaults(), List.of(site));
+        ProbedModel model = new ProbedModel("m", ProbeSettings.defaults(), List.of(site), 1, Set.of());
         // 1 x 2048 tokens x 512 channels: each observe takes far longer than queueing the next request
         int tokens = 2048;
         int channels = 512;
@@ -35,7 +36,7 @@ class ProbeWorkerTest {
         int accepted = 0;
         try (ProbeWorker worker = new ProbeWorker(1, duration)) {
             for (int i = 0; i < sent; i++) {
-                accepted += worker.submit(model, batch) ? 1 : 0;
+                accepted += worker.submit(model, batch, () -> { }) ? 1 : 0;
             }
             long deadline = System.nanoTime() + 60_000_000_000L;
             while (model.probe().snapshot().probedRequests() < accepted && System.nanoTime() < deadline) {

@@ -1,0 +1,84 @@
+package dev.vigil.server.probe;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import dev.vigil.server.RunTaps;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The taps of one probed run: written by ONNX Runtime into a pooled {@link TapBufferSet} when the model's tap shapes
+ * are known, else allocated by ORT (and copied out after the run). The set goes back to the pool when the request
+ * ends, unless it was handed to the probe worker, which gives it back after observing it.
+ */
+final class ProbeTaps implements RunTaps {
+    private final ProbedModel model;
+    private final int batch;
+    private final int tokens;
+    private TapBufferSet set;
+
+    /**
+     * @param set the buffers the run writes into; null to let ORT allocate the taps
+     */
+    ProbeTaps(ProbedModel model, int batch, int tokens, TapBufferSet set) {
+        this.model = model;
+        this.batch = batch;
+        this.tokens = tokens;
+        this.set = set;
+    }
+
+    ProbedModel model() {
+        return model;
+    }
+
+    int batch() {
+        return batch;
+    }
+
+    int tokens() {
+        return tokens;
+    }
+
+    /** The buffers the run wrote the taps into; null when ORT allocated them. */
+    TapBufferSet buffers() {
+        return set;
+    }
+
+    @Override
+    public Set<String> outputs() {
+        return set == null ? model.taps() : model.unpinnedTaps();
+    }
+
+    @Override
+    public Map<String, OnnxTensor> pinned() {
+        return set == null ? Map.of() : set.tensors();
+    }
+
+    @Override
+    public RunTaps unpinned(OrtException failure) {
+        if (set != null) {
+            model.buffers().mismatch(set, failure);
+            set = null;
+        }
+        return this;
+    }
+
+    /**
+     * Hands the buffers over to whoever observes the request: the returned action gives them back to the pool and
+     * {@link #close()} no longer does. Does nothing when ORT allocated the taps.
+     */
+    Runnable handOver() {
+        TapBufferSet held = set;
+        set = null;
+        return held == null ? () -> { } : () -> model.buffers().release(held);
+    }
+
+    @Override
+    public void close() {
+        if (set != null) {
+            model.buffers().release(set);
+            set = null;
+        }
+    }
+}

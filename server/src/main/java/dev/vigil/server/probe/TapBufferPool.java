@@ -1,0 +1,164 @@
+package dev.vigil.server.probe;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One model's reusable tap buffers, so that a probed run makes ONNX Runtime write its taps into memory allocated
+ * once instead of into fresh buffers that are then copied out. Until the model's {@link TapShapePattern} is learned
+ * (from the first probed run whose taps ORT allocated) there are no buffers. Bounded: at most {@code maxSets} sets
+ * exist at once (a set is in a run, waiting for the probe worker, or free), free sets are kept for at most
+ * {@value #MAX_SHAPES} recent (B, T), least recently used first to go; when every set is busy, {@link #acquire}
+ * returns null rather than allocating more. Thread-safe.
+ */
+final class TapBufferPool implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TapBufferPool.class);
+    static final int MAX_SHAPES = 4;
+    /** Shape mismatches after which the model's taps are no longer pinned (its shapes do not follow B and T). */
+    static final int MAX_MISMATCHES = 3;
+
+    private final String model;
+    private final OrtEnvironment env;
+    private final int maxSets;
+    /** Free sets per (B, T) key, in access order (least recently used first). */
+    private final LinkedHashMap<Long, ArrayDeque<TapBufferSet>> free = new LinkedHashMap<>(8, 0.75f, true);
+    private TapShapePattern pattern;
+    private int mismatches;
+    private int live;
+    private boolean closed;
+
+    /**
+     * @param model   the model's name, for log lines
+     * @param maxSets the most buffer sets that may exist at once (probe queue + runs in flight)
+     */
+    TapBufferPool(String model, OrtEnvironment env, int maxSets) {
+        if (maxSets < 1) {
+            throw new IllegalArgumentException("tap buffer sets must be positive, got " + maxSets);
+        }
+        this.model = model;
+        this.env = env;
+        this.maxSets = maxSets;
+    }
+
+    /** Whether runs write their taps into this pool's buffers: the shapes are known. */
+    synchronized boolean pinning() {
+        return pattern != null && !closed;
+    }
+
+    /**
+     * Learns the tap shapes from a run of {@code batch} x {@code tokens} whose taps ORT allocated, unless they are
+     * known or pinning was given up.
+     */
+    synchronized void learn(Map<String, long[]> shapes, int batch, int tokens) {
+        if (pattern != null || mismatches >= MAX_MISMATCHES || closed) {
+            return;
+        }
+        pattern = TapShapePattern.learn(shapes, batch, tokens);
+        if (pattern != null) {
+            LOG.info("Model '{}': tap buffers reused from now on; tap shapes {}", model, pattern);
+        }
+    }
+
+    /**
+     * A free set of buffers for a run of {@code batch} x {@code tokens}, allocated when none is free; null when the
+     * shapes are not known yet or every one of the {@code maxSets} sets is busy (or memory for one is lacking).
+     */
+    synchronized TapBufferSet acquire(int batch, int tokens) {
+        if (pattern == null || closed) {
+            return null;
+        }
+        long key = TapBufferSet.key(batch, tokens);
+        ArrayDeque<TapBufferSet> sets = free.get(key);
+        if (sets != null && !sets.isEmpty()) {
+            return sets.pop();
+        }
+        if (live >= maxSets && !closeOneFree()) {
+            return null;
+        }
+        try {
+            TapBufferSet set = TapBufferSet.allocate(env, pattern, batch, tokens);
+            live++;
+            return set;
+        } catch (OrtException | OutOfMemoryError e) {
+            LOG.warn("Model '{}': no tap buffers for batch {} x {} tokens ({} sets exist): {}", model, batch, tokens,
+                    live, e.toString());
+            return null;
+        }
+    }
+
+    /** Returns a set after its request was observed (or not probed after all). */
+    synchronized void release(TapBufferSet set) {
+        if (closed) {
+            set.close();
+            live--;
+            return;
+        }
+        free.computeIfAbsent(set.key(), k -> new ArrayDeque<>()).push(set);
+        while (free.size() > MAX_SHAPES) {
+            Iterator<ArrayDeque<TapBufferSet>> eldest = free.values().iterator();
+            live -= closeAll(eldest.next());
+            eldest.remove();
+        }
+    }
+
+    /**
+     * A pinned run failed with these buffers: the learned shapes were wrong (a constant dim that equalled B or T).
+     * They are forgotten, with every free set, and learned again from the next run ORT allocates.
+     */
+    synchronized void mismatch(TapBufferSet set, OrtException failure) {
+        set.close();
+        live--;
+        for (ArrayDeque<TapBufferSet> sets : free.values()) {
+            live -= closeAll(sets);
+        }
+        free.clear();
+        pattern = null;
+        mismatches++;
+        LOG.warn("Model '{}': a run with reused tap buffers failed ({}); {}", model, failure.getMessage(),
+                mismatches >= MAX_MISMATCHES ? "taps are no longer pinned" : "tap shapes will be learned again");
+    }
+
+    /** Sets that exist now (busy or free). */
+    synchronized int live() {
+        return live;
+    }
+
+    private boolean closeOneFree() {
+        for (Iterator<ArrayDeque<TapBufferSet>> it = free.values().iterator(); it.hasNext(); ) {
+            ArrayDeque<TapBufferSet> sets = it.next();
+            if (!sets.isEmpty()) {
+                sets.pop().close();
+                live--;
+                if (sets.isEmpty()) {
+                    it.remove();
+                }
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static int closeAll(ArrayDeque<TapBufferSet> sets) {
+        int n = sets.size();
+        sets.forEach(TapBufferSet::close);
+        sets.clear();
+        return n;
+    }
+
+    /** Frees every free set now; busy ones are freed as they come back. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        for (ArrayDeque<TapBufferSet> sets : free.values()) {
+            live -= closeAll(sets);
+        }
+        free.clear();
+    }
+}

@@ -1,0 +1,84 @@
+package dev.vigil.server.probe;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One request's worth of tap buffers for one (B, T): per tap a direct float buffer and the ONNX Runtime tensor over
+ * it, which a run writes into in place (a pinned output), so the statistics read the taps where ORT wrote them.
+ */
+final class TapBufferSet implements AutoCloseable {
+    private final long key;
+    private final Map<String, FloatBuffer> buffers;
+    private final Map<String, long[]> shapes;
+    private final Map<String, OnnxTensor> tensors;
+
+    private TapBufferSet(long key, Map<String, FloatBuffer> buffers, Map<String, long[]> shapes,
+                         Map<String, OnnxTensor> tensors) {
+        this.key = key;
+        this.buffers = buffers;
+        this.shapes = shapes;
+        this.tensors = tensors;
+    }
+
+    /** Allocates the buffers of every tap of {@code pattern} for a run of {@code batch} x {@code tokens}. */
+    static TapBufferSet allocate(OrtEnvironment env, TapShapePattern pattern, int batch, int tokens)
+            throws OrtException {
+        Map<String, FloatBuffer> buffers = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
+        try {
+            for (String tap : pattern.taps()) {
+                long[] shape = pattern.shape(tap, batch, tokens);
+                long n = 1;
+                for (long d : shape) {
+                    n *= d;
+                }
+                FloatBuffer buffer = ByteBuffer.allocateDirect(Math.toIntExact(n * Float.BYTES))
+                        .order(ByteOrder.nativeOrder()).asFloatBuffer();
+                buffers.put(tap, buffer);
+                shapes.put(tap, shape);
+                tensors.put(tap, OnnxTensor.createTensor(env, buffer, shape));
+            }
+        } catch (OrtException | RuntimeException | OutOfMemoryError e) {
+            tensors.values().forEach(OnnxTensor::close);
+            throw e;
+        }
+        return new TapBufferSet(key(batch, tokens), Map.copyOf(buffers), shapes, Map.copyOf(tensors));
+    }
+
+    static long key(int batch, int tokens) {
+        return (long) batch << 32 | tokens;
+    }
+
+    /** The (B, T) this set was made for, as {@link #key}. */
+    long key() {
+        return key;
+    }
+
+    /** The tensors to pass as pinned outputs, by tap name. */
+    Map<String, OnnxTensor> tensors() {
+        return tensors;
+    }
+
+    /** The values of {@code tap} as the last run wrote them. */
+    FloatBuffer buffer(String tap) {
+        return buffers.get(tap);
+    }
+
+    long[] shape(String tap) {
+        return shapes.get(tap).clone();
+    }
+
+    @Override
+    public void close() {
+        tensors.values().forEach(OnnxTensor::close);
+    }
+}

@@ -1,0 +1,75 @@
+package dev.vigil.server.probe;
+
+import ai.onnxruntime.OrtEnvironment;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The tap buffer pool's bounds: nothing before the shapes are known, reuse per (B, T), a hard cap, a small LRU. */
+class TapBufferPoolTest {
+    /** Learned at B = 2, T = 3: an attention tap [B, 4, T, T] and an activation [B, T, 7]. */
+    private static final Map<String, long[]> SHAPES = Map.of("p", new long[]{2, 4, 3, 3}, "a", new long[]{2, 3, 7});
+
+    @Test
+    void shapesFollowBatchAndTokensOnceLearned() {
+        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 4)) {
+            assertNull(pool.acquire(2, 3), "no buffers before the shapes are known");
+            pool.learn(Map.of("a", new long[]{3, 3, 7}), 3, 3);
+            assertFalse(pool.pinning(), "a run with B = T teaches nothing");
+            pool.learn(SHAPES, 2, 3);
+            assertTrue(pool.pinning());
+            TapBufferSet set = pool.acquire(5, 11);
+            assertArrayEquals(new long[]{5, 4, 11, 11}, set.shape("p"));
+            assertArrayEquals(new long[]{5, 11, 7}, set.shape("a"));
+            assertEquals(5 * 4 * 11 * 11, set.buffer("p").capacity());
+            assertTrue(set.buffer("a").isDirect());
+            pool.release(set);
+        }
+    }
+
+    @Test
+    void setsAreReusedAndCapped() {
+        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 3)) {
+            pool.learn(SHAPES, 2, 3);
+            TapBufferSet first = pool.acquire(2, 3);
+            pool.release(first);
+            assertSame(first, pool.acquire(2, 3), "a free set of the same (B, T) is reused");
+            TapBufferSet second = pool.acquire(2, 3);
+            TapBufferSet third = pool.acquire(1, 3);
+            assertEquals(3, pool.live());
+            assertNull(pool.acquire(2, 3), "all 3 sets busy: no fourth");
+            pool.release(third);
+            TapBufferSet other = pool.acquire(4, 3);
+            assertNotNull(other, "a free set of another (B, T) makes room");
+            assertEquals(3, pool.live(), "by being freed first");
+        }
+    }
+
+    @Test
+    void freeSetsAreKeptForTheMostRecentShapesOnly() {
+        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 100)) {
+            pool.learn(SHAPES, 2, 3);
+            List<TapBufferSet> sets = new ArrayList<>();
+            for (int b = 1; b <= TapBufferPool.MAX_SHAPES + 1; b++) {
+                TapBufferSet set = pool.acquire(b, 3);
+                sets.add(set);
+                pool.release(set);
+            }
+            assertEquals(TapBufferPool.MAX_SHAPES, pool.live(), "the least recently used shape's set was freed");
+            int last = TapBufferPool.MAX_SHAPES + 1;
+            assertSame(sets.get(last - 1), pool.acquire(last, 3));
+            TapBufferSet again = pool.acquire(1, 3);
+            assertFalse(again == sets.get(0), "batch 1's set was freed, so a new one is made");
+        }
+    }
+}
