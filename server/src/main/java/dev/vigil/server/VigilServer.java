@@ -2,6 +2,7 @@ package dev.vigil.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vigil.server.health.HealthPage;
 import dev.vigil.server.probe.ProbeLayer;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -145,6 +146,7 @@ public final class VigilServer implements AutoCloseable {
             String type = metrics.write(ctx.header("Accept"), out);
             ctx.status(200).contentType(type).result(out.toByteArray());
         });
+        new HealthPage(probes).register(app);
         app.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.getMessage()));
         app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
         app.exception(Exception.class, (e, ctx) -> {

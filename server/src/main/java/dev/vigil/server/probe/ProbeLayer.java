@@ -24,6 +24,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -196,6 +197,17 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     public ObjectNode sites(String model) {
         ProbedModel probed = models.get(model);
         return probed == null ? null : ProbeJson.sites(probed);
+    }
+
+    /** The current snapshot of every model whose probing is enabled, in model-name order. */
+    public List<ModelSnapshot> snapshots() {
+        List<ModelSnapshot> out = new ArrayList<>();
+        for (ProbedModel m : models.values()) {
+            if (m.probe() != null) {
+                out.add(new ModelSnapshot(m.name(), m.settings(), m.probe().snapshot()));
+            }
+        }
+        return out;
     }
 
     /** The {@code /calibration} body of a served model; null for a model this layer lacks. */
