@@ -131,6 +131,10 @@
     var h = el('h3', null, 'attention sink score');
     h.appendChild(el('span', {'class': 'n'}, 'layer × head, first unmasked key'));
     panel.appendChild(h);
+    if (sink.heads === 0) {
+      panel.appendChild(el('div', {'class': 'none'}, 'no attention probed yet'));
+      return panel;
+    }
     var table = el('table', {'class': 'heat sinkmap'});
     var head = el('tr');
     head.appendChild(el('th', null, 'layer'));

@@ -87,6 +87,11 @@ enum HealthStat {
         this.key = key;
     }
 
+    /** Whether the value is a count, written as a JSON integer. */
+    boolean count() {
+        return this == OUTLIER_CHANNELS;
+    }
+
     /** The JSON key and the page's {@code data-stat}. */
     String key() {
         return key;

@@ -80,7 +80,8 @@ final class HealthView {
             layer.put("tensor", s.site().tensor());
             ObjectNode values = layer.putObject("values");
             for (HealthStat stat : stats) {
-                values.set(stat.key(), number(stat.of(s)));
+                double v = stat.of(s);
+                values.set(stat.key(), stat.count() && !Double.isNaN(v) ? F.numberNode((long) v) : number(v));
             }
         }
         if (layers.isEmpty()) {
