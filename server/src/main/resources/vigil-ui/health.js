@@ -194,16 +194,25 @@
     return section;
   }
 
+  var shown = null;
+  var polls = 0;
+
   function render(view) {
-    var root = document.getElementById('models');
-    var fresh = document.createDocumentFragment();
-    view.models.forEach(function (m) { fresh.appendChild(modelSection(m)); });
-    if (view.models.length === 0) {
-      fresh.appendChild(el('div', {'class': 'empty'}, 'No probed model: probing is disabled for every model.'));
+    // redraw only when a value changed, so that an open tooltip or a text selection survives a refresh
+    var models = JSON.stringify(view.models);
+    if (models !== shown) {
+      shown = models;
+      var fresh = document.createDocumentFragment();
+      view.models.forEach(function (m) { fresh.appendChild(modelSection(m)); });
+      if (view.models.length === 0) {
+        fresh.appendChild(el('div', {'class': 'empty'}, 'No probed model: probing is disabled for every model.'));
+      }
+      document.getElementById('models').replaceChildren(fresh);
     }
-    root.replaceChildren(fresh);
     var status = document.getElementById('status');
     status.className = 'status';
+    polls++;
+    status.setAttribute('data-polls', String(polls));
     status.setAttribute('data-generated-at', view.generated_at);
     status.textContent = 'updated ' + new Date(view.generated_at).toLocaleTimeString() + ' · refresh every '
       + REFRESH_MS / 1000 + ' s';

@@ -259,6 +259,10 @@ class HealthPageTest {
             assertTrue(line.text().contains(model.path("window").path("tokens").asText() + " tokens"), line.text());
         }
         assertTrue(expected.size() > 200, "MiniLM alone has 72 sink cells and dozens of statistics");
+        Element status = dom.getElementById("status");
+        assertNotNull(status);
+        assertTrue(Integer.parseInt(status.attr("data-polls")) >= 2,
+                "the page polls /api/health every 3 s (8 s of virtual time): " + status);
 
         Map<String, Element> shown = new LinkedHashMap<>();
         for (Element td : dom.select("td.cell")) {
