@@ -38,7 +38,7 @@ class EstimatorAccuracyTest {
         assertEquals(r.p99999(), q.absP99999(), 0.01 * r.p99999(), name + " p99999");
         assertEquals(r.sqnrAbsMax(), q.sqnrAbsMaxDb(), 1.0, name + " sqnr absmax");
         assertEquals(r.sqnrPercentile(), q.sqnrPercentileDb(), 1.0, name + " sqnr percentile");
-        assertEquals(r.kurtosis(), q.kurtosis(), 1e-9 * r.kurtosis(), name + " kurtosis");
+        assertEquals(r.kurtosis(), q.kurtosis(), 1e-6 * r.kurtosis(), name + " kurtosis (float sums)");
     }
 
     @Test

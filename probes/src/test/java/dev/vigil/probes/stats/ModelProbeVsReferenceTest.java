@@ -162,7 +162,7 @@ class ModelProbeVsReferenceTest {
         close(r.p999(), q.absP999(), 0.01, where + " p999");
         close(r.p9999(), q.absP9999(), 0.01, where + " p9999");
         close(r.p99999(), q.absP99999(), 0.01, where + " p99999");
-        close(r.kurtosis(), q.kurtosis(), 1e-9, where + " kurtosis");
+        close(r.kurtosis(), q.kurtosis(), 1e-6, where + " kurtosis (float sums per channel over 16 rows)");
         assertEquals(r.outliers(), q.outlierChannels(), where + " outliers");
         if (r.count() >= 1500) {
             sqnrChecks++;
