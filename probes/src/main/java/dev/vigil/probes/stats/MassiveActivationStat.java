@@ -1,13 +1,15 @@
 package dev.vigil.probes.stats;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * Massive activations of a {@code residual} site (SPEC §5, Sun et al. 2024). Per sequence: {@code |h|} of its real
- * rows go to a reused scratch array in one pass (tracking the max), the exact median by radix-bucketed selection;
+ * rows go to a reused scratch array in one pass (tracking the max and counting the radix buckets of
+ * {@link Selection#medianOfCounted}), the exact median by selection inside the middle bucket;
  * only when the max passes both thresholds is the sequence read a second time to count and place its massive
  * elements.
  * Used by one thread.
@@ -52,10 +54,12 @@ final class MassiveActivationStat {
         }
         FloatBuffer data = t.data();
         float[] s = scratch;
+        int[] counts = radixCounts;
         for (int b = 0; b < layout.batch; b++) {
             int n = 0;
             float max = 0f;
             int firstRow = -1;
+            Arrays.fill(counts, 0);
             for (int i = 0; i < layout.rowsPerSequence; i++) {
                 if (!layout.real(b, i)) {
                     continue;
@@ -68,13 +72,14 @@ final class MassiveActivationStat {
                     float a = Math.abs(s[j]);
                     s[j] = a;
                     max = Math.max(max, a);
+                    counts[Selection.bucket(a)]++;
                 }
                 n += w;
             }
             if (n == 0) {
                 continue;
             }
-            double median = Selection.medianOfNonNegative(s, n, selectScratch, radixCounts);
+            double median = Selection.medianOfCounted(s, n, selectScratch, counts);
             if (max > 0) {
                 double ratio = max / median;
                 windowRatio = Double.isNaN(windowRatio) ? ratio : Math.max(windowRatio, ratio);

@@ -18,12 +18,25 @@ final class Selection {
      * {@code counts} needs {@link #RADIX_BUCKETS} entries, {@code aux} n; {@code a} is left as it is.
      */
     static double medianOfNonNegative(float[] a, int n, float[] aux, int[] counts) {
-        if (n <= 0) {
-            throw new IllegalArgumentException("median of no values");
-        }
         Arrays.fill(counts, 0, RADIX_BUCKETS, 0);
         for (int i = 0; i < n; i++) {
-            counts[Float.floatToRawIntBits(a[i]) >>> RADIX_SHIFT]++;
+            counts[bucket(a[i])]++;
+        }
+        return medianOfCounted(a, n, aux, counts);
+    }
+
+    /** The radix bucket of a non-negative float in {@link #medianOfCounted}'s {@code counts}. */
+    static int bucket(float nonNegative) {
+        return Float.floatToRawIntBits(nonNegative) >>> RADIX_SHIFT;
+    }
+
+    /**
+     * {@link #medianOfNonNegative} with the counting pass done by the caller while it wrote {@code a}:
+     * {@code counts[bucket(a[i])]} holds how many of {@code a[0..n)} fall in each bucket.
+     */
+    static double medianOfCounted(float[] a, int n, float[] aux, int[] counts) {
+        if (n <= 0) {
+            throw new IllegalArgumentException("median of no values");
         }
         int lowRank = (n - 1) / 2;
         int highRank = n / 2;
@@ -38,11 +51,13 @@ final class Selection {
             through += counts[++lastBucket];
         }
         int m = 0;
+        int span = lastBucket - bucket;
         for (int j = 0; j < n; j++) {
-            int b = Float.floatToRawIntBits(a[j]) >>> RADIX_SHIFT;
-            if (b >= bucket && b <= lastBucket) {
-                aux[m++] = a[j];
-            }
+            // without a branch: half the values lie above the median's bucket, so "b >= bucket" would be a coin
+            // flip for the branch predictor; d is in [0, span] exactly when neither d nor span - d is negative
+            int d = bucket(a[j]) - bucket;
+            aux[m] = a[j];
+            m += ((d | (span - d)) >>> 31) ^ 1;
         }
         int k = highRank - before;
         float upper = select(aux, m, k);
