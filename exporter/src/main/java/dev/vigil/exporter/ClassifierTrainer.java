@@ -17,17 +17,18 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Trains a {@link SequenceClassifier} on a {@link KeyValueRetrievalTask} with a manual
+ * Trains a {@link SequenceClassifier} on a {@link SequenceTask} (a fresh stream, or a fixed
+ * {@link TrainingSet} shuffled every epoch) with a manual
  * {@link GradientCollector} loop, softmax cross-entropy and Adam, printing a progress line
  * (epoch, step, loss, accuracy, tokens/s).
  */
 public final class ClassifierTrainer {
     private final SequenceClassifier model;
-    private final KeyValueRetrievalTask task;
+    private final SequenceTask task;
     private final TrainingOptions options;
     private final PrintStream log;
 
-    public ClassifierTrainer(SequenceClassifier model, KeyValueRetrievalTask task, TrainingOptions options, PrintStream log) {
+    public ClassifierTrainer(SequenceClassifier model, SequenceTask task, TrainingOptions options, PrintStream log) {
         ModelOptions m = model.options();
         if (task.seqLen() != m.seqLen() || task.classes() != m.classes() || task.vocabSize() > m.vocabSize()) {
             throw new IllegalArgumentException("task (seqLen " + task.seqLen() + ", classes " + task.classes()
@@ -55,15 +56,21 @@ public final class ClassifierTrainer {
         ParameterStore store = new ParameterStore(manager, false);
         List<EpochResult> results = new ArrayList<>();
         long example = 0;
-        int totalSteps = options.epochs() * options.stepsPerEpoch();
+        TrainingSet trainingSet = options.trainSize() > 0
+                ? new TrainingSet(task, options.seed(), options.trainSize()) : null;
+        int stepsPerEpoch = trainingSet != null ? trainingSet.stepsPerEpoch(options.batchSize()) : options.stepsPerEpoch();
+        int totalSteps = options.epochs() * stepsPerEpoch;
         int globalStep = 0;
         for (int epoch = 1; epoch <= options.epochs(); epoch++) {
             double lossSum = 0;
             long correct = 0;
             long seen = 0;
+            int[] order = trainingSet != null ? trainingSet.order(epoch) : null;
             long start = System.nanoTime();
-            for (int step = 1; step <= options.stepsPerEpoch(); step++, globalStep++) {
-                LabeledBatch batch = task.batch(options.seed(), KeyValueRetrievalTask.Split.TRAIN, example, options.batchSize());
+            for (int step = 1; step <= stepsPerEpoch; step++, globalStep++) {
+                LabeledBatch batch = trainingSet != null
+                        ? trainingSet.batch(order, step - 1, options.batchSize())
+                        : task.batch(options.seed(), Split.TRAIN, example, options.batchSize());
                 example += batch.size();
                 try (NDManager stepManager = manager.newSubManager()) {
                     NDArray ids = stepManager.create(batch.ids(), new Shape(batch.size(), batch.seqLen()));
@@ -92,24 +99,28 @@ public final class ClassifierTrainer {
                 if (options.logEvery() > 0 && step % options.logEvery() == 0) {
                     double seconds = (System.nanoTime() - start) / 1e9;
                     log.printf(Locale.ROOT, "epoch %d/%d step %d/%d (%d/%d) loss %.4f acc %.3f tokens/s %.0f%n",
-                            epoch, options.epochs(), step, options.stepsPerEpoch(), globalStep + 1, totalSteps,
+                            epoch, options.epochs(), step, stepsPerEpoch, globalStep + 1, totalSteps,
                             lossSum / step, (double) correct / seen, seen * task.seqLen() / seconds);
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            double validation = accuracy(manager, KeyValueRetrievalTask.Split.VALIDATION, options.validationSize());
-            EpochResult result = new EpochResult(epoch, lossSum / options.stepsPerEpoch(), (double) correct / seen,
-                    validation, seconds, seen * task.seqLen() / seconds);
-            log.printf(Locale.ROOT, "epoch %d/%d done: loss %.4f train acc %.3f val acc %.3f time %.1fs tokens/s %.0f%n",
+            double validation = accuracy(manager, Split.VALIDATION, options.validationSize());
+            // the training set is examples 0..N-1 of the training split
+            double trainSet = trainingSet != null && epoch == options.epochs()
+                    ? accuracy(manager, Split.TRAIN, trainingSet.size()) : -1;
+            EpochResult result = new EpochResult(epoch, lossSum / stepsPerEpoch, (double) correct / seen,
+                    validation, seconds, seen * task.seqLen() / seconds, trainSet);
+            log.printf(Locale.ROOT, "epoch %d/%d done: loss %.4f train acc %.3f val acc %.3f time %.1fs tokens/s %.0f%s%n",
                     epoch, options.epochs(), result.loss(), result.trainAccuracy(), validation, seconds,
-                    result.tokensPerSecond());
+                    result.tokensPerSecond(),
+                    trainSet >= 0 ? String.format(Locale.ROOT, " train-set acc (eval) %.3f", trainSet) : "");
             results.add(result);
         }
         return results;
     }
 
     /** Accuracy of the current weights on the first {@code count} examples of a split. */
-    public double accuracy(NDManager manager, KeyValueRetrievalTask.Split split, int count) {
+    public double accuracy(NDManager manager, Split split, int count) {
         int chunk = Math.min(count, 64);
         long correct = 0;
         for (int first = 0; first < count; first += chunk) {

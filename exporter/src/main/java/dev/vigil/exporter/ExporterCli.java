@@ -12,11 +12,13 @@ import picocli.CommandLine.Option;
 
 /**
  * Command line: {@code train} a classifier and export it, count {@code params} across sequence lengths,
- * or {@code bench} the ONNX Runtime throughput of attention vs the EFT.
+ * {@code bench} the ONNX Runtime throughput of attention vs the EFT, or {@code evaluate} served models
+ * through Vigil's HTTP API and read its probe metrics.
  */
 @Command(name = "vigil-exporter", mixinStandardHelpOptions = true,
         description = "Trains encoder classifiers (prenorm, postnorm, eft) with DJL and exports them to ONNX.",
-        subcommands = {ExporterCli.Train.class, ExporterCli.Params.class, ExporterCli.Bench.class})
+        subcommands = {ExporterCli.Train.class, ExporterCli.Params.class, ExporterCli.Bench.class,
+                ExporterCli.Evaluate.class})
 public final class ExporterCli {
 
     /** Model shape options shared by both subcommands. */
@@ -41,7 +43,11 @@ public final class ExporterCli {
         String pooling;
 
         ModelOptions options(Architecture architecture, int seqLen) {
-            return new ModelOptions(architecture, 1 + keys + classes + noise, seqLen, dim, layers, heads, mlpDim,
+            return options(architecture, seqLen, 1 + keys + classes + noise);
+        }
+
+        ModelOptions options(Architecture architecture, int seqLen, int vocabSize) {
+            return new ModelOptions(architecture, vocabSize, seqLen, dim, layers, heads, mlpDim,
                     classes, choice(MlpActivation.class, "--activation", activation),
                     choice(Pooling.class, "--pooling", pooling));
         }
@@ -58,7 +64,7 @@ public final class ExporterCli {
     }
 
     @Command(name = "train", mixinStandardHelpOptions = true,
-            description = "Trains one architecture on the key-value retrieval task and writes models/<name>/.")
+            description = "Trains one architecture on a synthetic task (key-value retrieval or marker majority) and writes models/<name>/.")
     static final class Train implements Callable<Integer> {
         @Option(names = "--arch", required = true, description = "Architecture: prenorm, postnorm or eft.")
         String arch;
@@ -66,6 +72,14 @@ public final class ExporterCli {
         int seqLen;
         @CommandLine.Mixin
         Shape shape = new Shape();
+        @Option(names = "--task", defaultValue = "kv", description = "Task: kv (key-value retrieval) or majority (most frequent marker token) (default: ${DEFAULT-VALUE}).")
+        String taskName;
+        @Option(names = "--max-other", defaultValue = "24", description = "majority: most occurrences of a losing marker (default: ${DEFAULT-VALUE}).")
+        int maxOther;
+        @Option(names = "--margin", defaultValue = "8", description = "majority: how many more times the winner occurs than the runner-up (default: ${DEFAULT-VALUE}).")
+        int margin;
+        @Option(names = "--train-size", defaultValue = "0", description = "0: every step draws fresh sequences; N: a fixed set of N training sequences, one shuffled pass per epoch (--steps ignored) (default: ${DEFAULT-VALUE}).")
+        int trainSize;
         @Option(names = "--pairs", defaultValue = "3", description = "Key/value pairs per sequence, the queried one included (default: ${DEFAULT-VALUE}).")
         int pairs;
         @Option(names = "--epochs", defaultValue = "3", description = "Epochs (default: ${DEFAULT-VALUE}).")
@@ -94,10 +108,14 @@ public final class ExporterCli {
         @Override
         public Integer call() throws Exception {
             Architecture architecture = Architecture.parse(arch);
-            ModelOptions options = shape.options(architecture, seqLen);
-            KeyValueRetrievalTask task = new KeyValueRetrievalTask(seqLen, shape.keys, shape.classes, shape.noise, pairs);
+            SequenceTask task = switch (taskName) {
+                case KeyValueRetrievalTask.KIND -> new KeyValueRetrievalTask(seqLen, shape.keys, shape.classes, shape.noise, pairs);
+                case MarkerMajorityTask.KIND -> new MarkerMajorityTask(seqLen, shape.classes, shape.noise, maxOther, margin);
+                default -> throw new IllegalArgumentException("--task must be kv or majority, got '" + taskName + "'");
+            };
+            ModelOptions options = shape.options(architecture, seqLen, task.vocabSize());
             TrainingOptions training = new TrainingOptions(epochs, steps, batchSize, learningRate, warmup, seed,
-                    validationSize, logEvery);
+                    validationSize, logEvery, trainSize);
             String dirName = name != null ? name : architecture.cliName() + "-" + seqLen;
             try (NDManager manager = NDManager.newBaseManager()) {
                 SequenceClassifier model = SequenceClassifier.create(options, manager);
@@ -180,6 +198,99 @@ public final class ExporterCli {
                 }
             }
             return 0;
+        }
+    }
+
+    @Command(name = "evaluate", mixinStandardHelpOptions = true,
+            description = "Sends a trained model's validation set (then its fixed training set) through a running Vigil "
+                    + "server's HTTP API, prints the accuracies from the returned logits and, with --metrics, the probe "
+                    + "figures Vigil reports for the validation window.")
+    static final class Evaluate implements Callable<Integer> {
+        @Option(names = "--url", required = true, description = "Vigil base URL, e.g. http://127.0.0.1:8080.")
+        String url;
+        @Option(names = "--model", required = true, split = ",", description = "Served model names (comma-separated); each needs models/<name>/exporter.json.")
+        List<String> names;
+        @Option(names = "--models", defaultValue = "models", description = "Model repository the exporter wrote (default: ${DEFAULT-VALUE}).")
+        Path models;
+        @Option(names = "--batch", defaultValue = "8", description = "Sequences per request (default: ${DEFAULT-VALUE}).")
+        int batch;
+        @Option(names = "--validation-count", description = "Validation sequences to send (default: the validation size in exporter.json).")
+        Integer validationCount;
+        @Option(names = "--metrics", description = "After the validation pass, wait for the probes and print the per-site figures.")
+        boolean metrics;
+        @Option(names = "--wait-s", defaultValue = "300", description = "Longest wait for the probe worker to catch up, in seconds (default: ${DEFAULT-VALUE}).")
+        int waitSeconds;
+
+        @Override
+        public Integer call() throws Exception {
+            InferenceClient client = new InferenceClient(url);
+            ServedEvaluation evaluation = new ServedEvaluation(client);
+            StringBuilder summary = new StringBuilder("| model | validation acc (HTTP) | train-set acc (HTTP) | gap |\n|---|---|---|---|\n");
+            StringBuilder sites = new StringBuilder(SiteFigures.MARKDOWN_HEADER).append('\n');
+            for (String name : names) {
+                ModelDirectory.TrainedTask trained = ModelDirectory.readTask(models.resolve(name));
+                int count = validationCount != null ? validationCount : trained.validationSize();
+                double before = probed(client, name);
+                long start = System.nanoTime();
+                ServedEvaluation.Outcome validation = evaluation.run(name, trained.task(), trained.seed(),
+                        Split.VALIDATION, count, batch);
+                System.out.printf(Locale.ROOT, "%s: validation %d/%d = %.4f (%d requests, %.1f s)%n", name,
+                        validation.correct(), validation.count(), validation.accuracy(), validation.requests(),
+                        (System.nanoTime() - start) / 1e9);
+                if (metrics) {
+                    List<PrometheusSample> samples = awaitProbes(client, name, before + validation.requests());
+                    System.out.printf(Locale.ROOT, "%s: probed %.0f, dropped %.0f, open window tokens %.0f%n", name,
+                            ServedEvaluation.counter(samples, "vigil_probe_requests_total", name),
+                            ServedEvaluation.counter(samples, "vigil_probe_dropped_total", name),
+                            ServedEvaluation.counter(samples, "vigil_window_tokens", name));
+                    for (SiteFigures f : SiteFigures.of(samples, name)) {
+                        sites.append(f.markdownRow(name)).append('\n');
+                    }
+                }
+                String train = "";
+                String gap = "";
+                if (trained.trainSize() > 0) {
+                    ServedEvaluation.Outcome t = evaluation.run(name, trained.task(), trained.seed(), Split.TRAIN,
+                            trained.trainSize(), batch);
+                    System.out.printf(Locale.ROOT, "%s: train set %d/%d = %.4f%n", name, t.correct(), t.count(),
+                            t.accuracy());
+                    train = String.format(Locale.ROOT, "%.3f", t.accuracy());
+                    gap = String.format(Locale.ROOT, "%+.3f", t.accuracy() - validation.accuracy());
+                }
+                summary.append(String.format(Locale.ROOT, "| %s | %.3f | %s | %s |%n", name, validation.accuracy(),
+                        train, gap));
+            }
+            System.out.println();
+            System.out.print(summary);
+            if (metrics) {
+                System.out.println();
+                System.out.print(sites);
+            }
+            return 0;
+        }
+
+        private static double probed(InferenceClient client, String name) throws Exception {
+            List<PrometheusSample> samples = PrometheusSample.parse(client.metrics());
+            return ServedEvaluation.counter(samples, "vigil_probe_requests_total", name)
+                    + ServedEvaluation.counter(samples, "vigil_probe_dropped_total", name);
+        }
+
+        /** Polls /metrics until every request sent has been probed or dropped. */
+        private List<PrometheusSample> awaitProbes(InferenceClient client, String name, double expected) throws Exception {
+            long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
+            while (true) {
+                List<PrometheusSample> samples = PrometheusSample.parse(client.metrics());
+                double done = ServedEvaluation.counter(samples, "vigil_probe_requests_total", name)
+                        + ServedEvaluation.counter(samples, "vigil_probe_dropped_total", name);
+                if (done >= expected) {
+                    return samples;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(name + ": probe worker still behind after " + waitSeconds + " s ("
+                            + done + " of " + expected + " requests)");
+                }
+                Thread.sleep(250);
+            }
         }
     }
 

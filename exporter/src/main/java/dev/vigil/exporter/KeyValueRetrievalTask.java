@@ -21,10 +21,10 @@ import java.util.SplittableRandom;
  * @param noise   number of noise tokens
  * @param pairs   key/value pairs per sequence, the queried one included
  */
-public record KeyValueRetrievalTask(int seqLen, int keys, int classes, int noise, int pairs) {
+public record KeyValueRetrievalTask(int seqLen, int keys, int classes, int noise, int pairs) implements SequenceTask {
 
-    /** Which stream an example comes from. */
-    public enum Split { TRAIN, VALIDATION }
+    /** Name of this task in exporter.json and on the command line. */
+    public static final String KIND = "kv";
 
     public KeyValueRetrievalTask {
         if (keys < 1 || classes < 2 || noise < 1 || pairs < 1) {
@@ -43,6 +43,12 @@ public record KeyValueRetrievalTask(int seqLen, int keys, int classes, int noise
         return new KeyValueRetrievalTask(seqLen, 8, classes, 16, 3);
     }
 
+    @Override
+    public String kind() {
+        return KIND;
+    }
+
+    @Override
     public int vocabSize() {
         return 1 + keys + classes + noise;
     }
@@ -62,13 +68,14 @@ public record KeyValueRetrievalTask(int seqLen, int keys, int classes, int noise
     /**
      * Examples {@code first .. first+size-1} of a split of the stream named by {@code seed}.
      */
+    @Override
     public LabeledBatch batch(long seed, Split split, long first, int size) {
         long[] ids = new long[size * seqLen];
         int[] labels = new int[size];
         int[] chosenKeys = new int[pairs];
         boolean[] occupied = new boolean[seqLen];
         for (int b = 0; b < size; b++) {
-            SplittableRandom random = new SplittableRandom(mix(seed, split.ordinal(), first + b));
+            SplittableRandom random = new SplittableRandom(split.exampleSeed(seed, first + b));
             int offset = b * seqLen;
             for (int t = 1; t < seqLen; t++) {
                 ids[offset + t] = noiseToken(random.nextInt(noise));
@@ -112,13 +119,5 @@ public record KeyValueRetrievalTask(int seqLen, int keys, int classes, int noise
                 return position;
             }
         }
-    }
-
-    /** SplitMix64-style hash of (seed, split, index) so every example has its own independent stream. */
-    private static long mix(long seed, int split, long index) {
-        long z = seed * 0x9E3779B97F4A7C15L + split * 0xBF58476D1CE4E5B9L + index * 0x94D049BB133111EBL;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
     }
 }

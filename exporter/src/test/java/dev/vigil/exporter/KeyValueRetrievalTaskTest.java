@@ -16,7 +16,7 @@ class KeyValueRetrievalTaskTest {
 
     @Test
     void labelIsTheValueAfterTheQueryKeyAndDistractorsHaveOtherKeys() {
-        LabeledBatch batch = task.batch(5, KeyValueRetrievalTask.Split.TRAIN, 0, 200);
+        LabeledBatch batch = task.batch(5, Split.TRAIN, 0, 200);
         int[] labelCounts = new int[task.classes()];
         for (int b = 0; b < batch.size(); b++) {
             long[] seq = Arrays.copyOfRange(batch.ids(), b * 64, (b + 1) * 64);
@@ -46,22 +46,22 @@ class KeyValueRetrievalTaskTest {
 
     @Test
     void examplesAreAPureFunctionOfSeedSplitAndIndex() {
-        LabeledBatch whole = task.batch(9, KeyValueRetrievalTask.Split.TRAIN, 10, 4);
-        LabeledBatch again = task.batch(9, KeyValueRetrievalTask.Split.TRAIN, 10, 4);
-        LabeledBatch shifted = task.batch(9, KeyValueRetrievalTask.Split.TRAIN, 12, 2);
+        LabeledBatch whole = task.batch(9, Split.TRAIN, 10, 4);
+        LabeledBatch again = task.batch(9, Split.TRAIN, 10, 4);
+        LabeledBatch shifted = task.batch(9, Split.TRAIN, 12, 2);
         assertArrayEquals(whole.ids(), again.ids());
         assertArrayEquals(Arrays.copyOfRange(whole.ids(), 2 * 64, 4 * 64), shifted.ids());
-        assertFalse(Arrays.equals(whole.ids(), task.batch(10, KeyValueRetrievalTask.Split.TRAIN, 10, 4).ids()));
+        assertFalse(Arrays.equals(whole.ids(), task.batch(10, Split.TRAIN, 10, 4).ids()));
     }
 
     @Test
     void validationSequencesNeverAppearInTraining() {
         Set<String> train = new HashSet<>();
-        LabeledBatch t = task.batch(1, KeyValueRetrievalTask.Split.TRAIN, 0, 2000);
+        LabeledBatch t = task.batch(1, Split.TRAIN, 0, 2000);
         for (int b = 0; b < t.size(); b++) {
             train.add(Arrays.toString(Arrays.copyOfRange(t.ids(), b * 64, (b + 1) * 64)));
         }
-        LabeledBatch v = task.batch(1, KeyValueRetrievalTask.Split.VALIDATION, 0, 500);
+        LabeledBatch v = task.batch(1, Split.VALIDATION, 0, 500);
         for (int b = 0; b < v.size(); b++) {
             assertFalse(train.contains(Arrays.toString(Arrays.copyOfRange(v.ids(), b * 64, (b + 1) * 64))));
         }

@@ -28,7 +28,7 @@ class TrainExportSmokeTest {
         KeyValueRetrievalTask task = new KeyValueRetrievalTask(16, 4, 4, 4, 1);
         ModelOptions options = new ModelOptions(architecture, task.vocabSize(), 16, 16, 1, 2, 32, 4,
                 MlpActivation.GELU, Pooling.MEAN);
-        TrainingOptions training = new TrainingOptions(3, 40, 16, 0.01f, 5, 11, 128, 20);
+        TrainingOptions training = new TrainingOptions(3, 40, 16, 0.01f, 5, 11, 128, 20, 0);
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         try (NDManager manager = NDManager.newBaseManager()) {
             SequenceClassifier model = SequenceClassifier.create(options, manager);
@@ -49,8 +49,12 @@ class TrainExportSmokeTest {
             JsonNode config = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
             assertEquals(4, config.get("max_batch_size").asInt());
             assertEquals(16384, config.get("probe").get("window_tokens").asInt());
+            ModelDirectory.TrainedTask back = ModelDirectory.readTask(dir);
+            assertEquals(task, back.task(), "evaluate regenerates the task from exporter.json");
+            assertEquals(11, back.seed());
+            assertEquals(128, back.validationSize());
 
-            LabeledBatch batch = task.batch(99, KeyValueRetrievalTask.Split.VALIDATION, 0, 5);
+            LabeledBatch batch = task.batch(99, Split.VALIDATION, 0, 5);
             float[] djl = model.predict(manager.create(batch.ids(), new Shape(5, 16))).toFloatArray();
             ModelProto written = ModelProto.parseFrom(Files.readAllBytes(dir.resolve("model.onnx")));
             float[] ort = OrtRunner.runIds(written, batch.ids(), 5, 16);
