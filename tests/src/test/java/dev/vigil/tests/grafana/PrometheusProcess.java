@@ -68,7 +68,6 @@ final class PrometheusProcess implements AutoCloseable {
      */
     static PrometheusProcess start(int port, String target, Duration scrapeInterval, Path... ruleFiles)
             throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("vigil-prometheus");
         String interval = scrapeInterval.toMillis() + "ms";
         StringBuilder config = new StringBuilder()
                 .append("global:\n")
@@ -84,6 +83,15 @@ final class PrometheusProcess implements AutoCloseable {
                 .append("  - job_name: vigil\n")
                 .append("    static_configs:\n")
                 .append("      - targets: ['").append(target).append("']\n");
+        return startWithConfig(port, config.toString());
+    }
+
+    /**
+     * Starts Prometheus on {@code port} with a whole configuration file's text (rule files as absolute paths)
+     * and waits until it is ready.
+     */
+    static PrometheusProcess startWithConfig(int port, String config) throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("vigil-prometheus");
         Path configFile = Files.writeString(dir.resolve("prometheus.yml"), config);
         Path log = dir.resolve("prometheus.log");
         Process process = new ProcessBuilder("prometheus",
