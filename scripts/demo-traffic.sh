@@ -27,6 +27,21 @@ ids_json() { # random token ids for the exporter's retrieval models: vocab 33, s
   printf '%s' "${out%,}"
 }
 
+planted_json() { # models/planted-outliers: BOS (1) then body tokens 2..31, 12-32 of them, right-padded to 32
+  local batch=$1 ids="" mask="" b t n
+  for ((b = 0; b < batch; b++)); do
+    n=$(( 12 + RANDOM % 21 ))
+    for ((t = 0; t < 32; t++)); do
+      if ((t == 0)); then ids+="1,"; mask+="1,"
+      elif ((t < n)); then ids+="$(( 2 + RANDOM % 30 )),"; mask+="1,"
+      else ids+="0,"; mask+="0,"; fi
+    done
+  done
+  printf '{"inputs":[{"name":"input_ids","shape":[%d,32],"datatype":"INT64","data":[%s]},' "$batch" "${ids%,}"
+  printf '{"name":"attention_mask","shape":[%d,32],"datatype":"INT64","data":[%s]}],' "$batch" "${mask%,}"
+  printf '"outputs":[{"name":"logits"}]}'
+}
+
 i=0
 while [ "$(date +%s)" -lt "$deadline" ]; do
   curl -sf "$base/v2/health/live" >/dev/null || exit 0
@@ -38,6 +53,9 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
     curl -s -o /dev/null -X POST "$base/v2/models/$m/infer" -H 'Content-Type: application/json' \
       -d "{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,256],\"datatype\":\"INT64\",\"data\":[$(ids_json 256)]}]}"
   done
+  # Planted massive activations and int8 outliers: lights up the Outliers dashboard and the int8 alerts.
+  curl -s -o /dev/null -X POST "$base/v2/models/planted-outliers/infer" -H 'Content-Type: application/json' \
+    -d "$(planted_json $(( i % 4 + 1 )))"
   # A few client errors too, so the outcome panels show more than one series.
   if (( i % 10 == 0 )); then
     curl -s -o /dev/null -X POST "$base/v2/models/all-minilm-l6-v2/infer" -d '{"inputs": ['

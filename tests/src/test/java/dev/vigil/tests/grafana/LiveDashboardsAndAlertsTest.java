@@ -76,7 +76,10 @@ class LiveDashboardsAndAlertsTest {
         Files.writeString(minilm.resolve("config.json"), "{\"probe\": {\"window_tokens\": 128}}");
         PlantedOutliersModel.write(repo, PLANTED, "{\"probe\": {\"window_tokens\": 256}}");
 
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu")).build());
+        // A deep probe queue: on a busy machine the probe worker may lag the sequential traffic, and dropped probes
+        // are not what this test is about.
+        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
+                .probeQueue(1024).build());
         vigilPort = server.start();
         traffic = VariedTraffic.start(vigilPort, MINILM, PLANTED);
         prometheus = PrometheusProcess.startWithConfig(PrometheusProcess.freePort(),
@@ -230,8 +233,8 @@ class LiveDashboardsAndAlertsTest {
             }
         }
         assertTrue(sample(metrics, "vigil_probe_dropped_total", MINILM) == 0
-                && sample(metrics, "vigil_probe_dropped_total", PLANTED) == 0, "probes dropped: the traffic is "
-                + "sequential, and VigilProbesDropping would fire");
+                && sample(metrics, "vigil_probe_dropped_total", PLANTED) == 0, "probes dropped, so "
+                + "VigilProbesDropping would fire");
         assertTrue(sample(metrics, "vigil_massive_activations_total", MINILM) == 0,
                 "MiniLM has massive elements; the planted model is to be the only one");
 

@@ -35,7 +35,7 @@ import java.util.Random;
  *       body's energy, ≈ 0.45·27.2 = 12.2 per element, against 1600² once per sequence: a sequence of L ≥ 12
  *       tokens gives 10·log10(1 + 1600² / (12.2·384·L)) ≤ 16.7 dB, under the alert's 20 dB. LN outputs keep
  *       ≈ 27 dB (unit variance, scale 19.5/127).</li>
- *   <li>Dead neuron: MLP channel {@link #DEAD} has bias −30 against |n1·W1| &lt; 20·0.05·… ≪ 30.</li>
+ *   <li>Dead neuron: MLP channel {@link #DEAD} has bias −30, while |n1·W1| ≤ 0.05·Σ|n1| ≤ 0.05·√D·‖n1‖ ≈ 20.</li>
  * </ul>
  * Run {@link #main} to (re)write {@code models/planted-outliers/}.
  */
