@@ -3,9 +3,9 @@ package dev.vigil.probes.stats;
 /**
  * Natural log of a positive float without {@code Math.log}: exponent from the bits, and {@code ln} of the mantissa
  * {@code m ∈ [1,2)} interpolated linearly in a table of {@value #ENTRIES} points (error below 1.2e-7; with float
- * rounding, within 1e-5 absolute down to 1e-30). Half the cost of a degree-7 polynomial, the attention statistics'
- * largest part. Zero maps to about −88 so that {@code 0·ln 0} is
- * 0 without a branch; subnormals are treated as if normal (their {@code p·ln p} is below 1e-36).
+ * rounding, within 1e-5 absolute down to 1e-30). Half the cost of the degree-7 polynomial it replaced, which was the
+ * attention statistics' largest part. Zero maps to about −88 so that {@code 0·ln 0} is 0 without a branch;
+ * subnormals are treated as if normal (their {@code p·ln p} is below 1e-36).
  */
 final class FastLog {
     private static final float LN2 = 0.6931471805599453f;

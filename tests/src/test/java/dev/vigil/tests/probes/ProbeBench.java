@@ -26,11 +26,11 @@ import java.util.concurrent.Future;
  * Probe overhead on serving throughput: MiniLM at batch 8 × 128 tokens over HTTP (binary tensors), one server
  * holding the same model three times — probes off, {@code sample_rate} 0.1 and 1.0 — requests to the three
  * interleaved in rounds so that machine load hits all alike. Prints req/s per variant and the ratio to probes off,
- * and each probed variant's {@code vigil_probe_dropped_total} (sampled requests the worker could not keep up with).
+ * and each probed variant's {@code vigil_probe_dropped_total} (sampled requests the worker could not keep up with)
+ * and the probe worker's mean wall time per probed request ({@code vigil_probe_duration_seconds}).
  *
- * <p>Run: {@code mvn -B -o -q -pl tests exec:java -Dexec.mainClass=dev.vigil.tests.probes.ProbeBench
- * -Dexec.classpathScope=test} (after {@code mvn -B -o -q -pl server install -DskipTests}). Optional args:
- * requests per variant (default 60), concurrency (default 2).
+ * <p>Run: {@code scripts/probe-bench.sh [requests per variant, default 60] [concurrency, default 2]} (builds this
+ * checkout and runs it, nothing installed).
  */
 public final class ProbeBench {
     private static final int BATCH = 8;
@@ -87,13 +87,18 @@ public final class ProbeBench {
             String metrics = client.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             int total = requests / ROUNDS * ROUNDS;
-            System.out.println("| variant | requests | req/s | ratio vs off | probe_requests_total | dropped_total |");
-            System.out.println("|---|---|---|---|---|---|");
+            System.out.println("| variant | requests | req/s | ratio vs off | probe_requests_total | dropped_total"
+                    + " | worker ms per probed request |");
+            System.out.println("|---|---|---|---|---|---|---|");
             for (int v = 0; v < VARIANTS.length; v++) {
-                System.out.printf(Locale.ROOT, "| %s | %d | %.2f | %.3f | %s | %s |%n", VARIANTS[v], total,
+                String sum = sample(metrics, "vigil_probe_duration_seconds_sum", VARIANTS[v]);
+                String count = sample(metrics, "vigil_probe_duration_seconds_count", VARIANTS[v]);
+                String workerMs = sum.equals("-") || count.equals("-") || Double.parseDouble(count) == 0 ? "-"
+                        : String.format(Locale.ROOT, "%.1f", 1e3 * Double.parseDouble(sum) / Double.parseDouble(count));
+                System.out.printf(Locale.ROOT, "| %s | %d | %.2f | %.3f | %s | %s | %s |%n", VARIANTS[v], total,
                         total / seconds[v], seconds[0] / seconds[v],
                         sample(metrics, "vigil_probe_requests_total", VARIANTS[v]),
-                        sample(metrics, "vigil_probe_dropped_total", VARIANTS[v]));
+                        sample(metrics, "vigil_probe_dropped_total", VARIANTS[v]), workerMs);
             }
             System.out.println("MiniLM batch " + BATCH + " x " + SEQ + ", CPU, concurrency " + conc + ", "
                     + Runtime.getRuntime().availableProcessors() + " cores");

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs ProbeBench (tests module) from this checkout's compiled classes, without installing snapshots into ~/.m2.
+# Args go to ProbeBench: requests per variant (default 60), concurrency (default 2).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+mvn -B -o -q -pl probes,server,tests test-compile dependency:build-classpath \
+  -Dmdep.outputFile=target/bench-cp.txt -Dmdep.includeScope=test
+# A -cp of a few KB made ONNX Runtime's native load crash (SIGSEGV) here: a manifest-only jar carries the path.
+dir="$root/tests/target/bench"
+mkdir -p "$dir"
+urls="file://$root/tests/target/test-classes/ file://$root/tests/target/classes/"
+IFS=":" read -r -a entries < "$root/tests/target/bench-cp.txt" || true  # no newline at the end
+for e in "${entries[@]}"; do
+  if [[ "$e" == *.jar ]]; then urls+=" file://$e"; else urls+=" file://${e%/}/"; fi
+done
+{ echo "Manifest-Version: 1.0"; printf 'Class-Path: %s\n' "$urls" | fold -b -w 70 | sed '1!s/^/ /'; } > "$dir/MANIFEST.MF"
+jar cfm "$dir/classpath.jar" "$dir/MANIFEST.MF"
+cd "$root/tests"
+DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
+  -cp "$dir/classpath.jar" dev.vigil.tests.probes.ProbeBench "$@"
