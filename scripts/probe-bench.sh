@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs ProbeBench (tests module) from this checkout's compiled classes, without installing snapshots into ~/.m2.
 # Args go to ProbeBench: requests per variant (default 60), concurrency (default 2).
+# "scripts/probe-bench.sh profile [model batch tokens rounds]" runs ProbeCostProfile instead: ORT time with and
+# without taps, and each statistic's CPU time per request on the real taps.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -10,12 +12,18 @@ mvn -B -o -q -pl probes,server,tests test-compile dependency:build-classpath \
 dir="$root/tests/target/bench"
 mkdir -p "$dir"
 urls="file://$root/tests/target/test-classes/ file://$root/tests/target/classes/"
+urls+=" file://$root/probes/target/test-classes/"
 IFS=":" read -r -a entries < "$root/tests/target/bench-cp.txt" || true  # no newline at the end
 for e in "${entries[@]}"; do
   if [[ "$e" == *.jar ]]; then urls+=" file://$e"; else urls+=" file://${e%/}/"; fi
 done
 { echo "Manifest-Version: 1.0"; printf 'Class-Path: %s\n' "$urls" | fold -b -w 70 | sed '1!s/^/ /'; } > "$dir/MANIFEST.MF"
 jar cfm "$dir/classpath.jar" "$dir/MANIFEST.MF"
+main=dev.vigil.tests.probes.ProbeBench
+if [[ "${1:-}" == profile ]]; then
+  main=dev.vigil.probes.stats.ProbeCostProfile
+  shift
+fi
 cd "$root/tests"
 DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
-  -cp "$dir/classpath.jar" dev.vigil.tests.probes.ProbeBench "$@"
+  -cp "$dir/classpath.jar" "$main" "$@"
