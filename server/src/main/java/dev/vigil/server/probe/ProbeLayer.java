@@ -86,7 +86,10 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         proto.getGraph().getInputList().forEach(v -> graphIo.add(v.getName()));
         proto.getGraph().getOutputList().forEach(v -> graphIo.add(v.getName()));
         ProbedModel probed = new ProbedModel(name, settings, SiteDiscovery.discover(proto), maxTapSets, graphIo);
-        models.put(name, probed);
+        ProbedModel replaced = models.put(name, probed);
+        if (replaced != null) {
+            replaced.buffers().close();
+        }
         LOG.info("Model '{}': probe sites per kind {} ({} discovered, {} selected, sample_rate {}, window {} tokens)",
                 name, countByKind(probed.probe().sites()), probed.discovered().size(), probed.probe().sites().size(),
                 settings.sampleRate(), settings.windowTokens());
@@ -161,6 +164,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         }
         ProbedModel probed = probeTaps.model();
         try {
+            probeTaps.reportPinFailure();
             if (probeTaps.buffers() == null) {
                 Set<String> pinnable = new HashSet<>(probed.taps());
                 pinnable.removeAll(probed.unpinnedTaps());

@@ -17,6 +17,9 @@ final class ProbeTaps implements RunTaps {
     private final int batch;
     private final int tokens;
     private TapBufferSet set;
+    private OrtException pinFailure;
+    /** The set the failed run used (given back; only its generation is read). */
+    private TapBufferSet failedSet;
 
     /**
      * @param set the buffers the run writes into; null to let ORT allocate the taps
@@ -55,13 +58,29 @@ final class ProbeTaps implements RunTaps {
         return set == null ? Map.of() : set.tensors();
     }
 
+    /**
+     * Gives the buffers back; the pool is told its shapes were wrong only if the retry with ORT-allocated taps then
+     * succeeds ({@link #reportPinFailure}), since a request that fails either way says nothing about the pinned shapes.
+     */
     @Override
     public RunTaps unpinned(OrtException failure) {
         if (set != null) {
-            model.buffers().mismatch(set, failure);
+            model.buffers().release(set);
+            failedSet = set;
             set = null;
+            pinFailure = failure;
         }
         return this;
+    }
+
+    /**
+     * After a successful run: when it was the retry of a run with pinned taps that failed, tells the pool its shapes
+     * were wrong.
+     */
+    void reportPinFailure() {
+        if (pinFailure != null) {
+            model.buffers().mismatch(failedSet, pinFailure);
+        }
     }
 
     /**

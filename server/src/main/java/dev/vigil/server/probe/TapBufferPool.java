@@ -32,6 +32,8 @@ final class TapBufferPool implements AutoCloseable {
     private TapShapePattern pattern;
     private int mismatches;
     private int live;
+    /** Bumped when the shapes are forgotten: busy sets of an older generation are closed when they come back. */
+    private int generation;
     private boolean closed;
 
     /**
@@ -83,7 +85,7 @@ final class TapBufferPool implements AutoCloseable {
             return null;
         }
         try {
-            TapBufferSet set = TapBufferSet.allocate(env, pattern, batch, tokens);
+            TapBufferSet set = TapBufferSet.allocate(env, pattern, batch, tokens, generation);
             live++;
             return set;
         } catch (OrtException | OutOfMemoryError e) {
@@ -95,7 +97,7 @@ final class TapBufferPool implements AutoCloseable {
 
     /** Returns a set after its request was observed (or not probed after all). */
     synchronized void release(TapBufferSet set) {
-        if (closed) {
+        if (closed || set.generation() != generation) {
             set.close();
             live--;
             return;
@@ -109,17 +111,20 @@ final class TapBufferPool implements AutoCloseable {
     }
 
     /**
-     * A pinned run failed with these buffers: the learned shapes were wrong (a constant dim that equalled B or T).
-     * They are forgotten, with every free set, and learned again from the next run ORT allocates.
+     * A run failed with {@code set} (already given back) and succeeded with ORT-allocated taps: the learned shapes
+     * were wrong (a constant dim that equalled B or T). They are forgotten, with every free set, and learned again
+     * from the run ORT allocated.
      */
     synchronized void mismatch(TapBufferSet set, OrtException failure) {
-        set.close();
-        live--;
+        if (set.generation() != generation) {
+            return; // another request already reported these shapes
+        }
         for (ArrayDeque<TapBufferSet> sets : free.values()) {
             live -= closeAll(sets);
         }
         free.clear();
         pattern = null;
+        generation++;
         mismatches++;
         LOG.warn("Model '{}': a run with reused tap buffers failed ({}); {}", model, failure.getMessage(),
                 mismatches >= MAX_MISMATCHES ? "taps are no longer pinned" : "tap shapes will be learned again");

@@ -16,20 +16,26 @@ import java.util.Map;
  */
 final class TapBufferSet implements AutoCloseable {
     private final long key;
+    private final int generation;
     private final Map<String, FloatBuffer> buffers;
     private final Map<String, long[]> shapes;
     private final Map<String, OnnxTensor> tensors;
 
-    private TapBufferSet(long key, Map<String, FloatBuffer> buffers, Map<String, long[]> shapes,
+    private TapBufferSet(long key, int generation, Map<String, FloatBuffer> buffers, Map<String, long[]> shapes,
                          Map<String, OnnxTensor> tensors) {
         this.key = key;
+        this.generation = generation;
         this.buffers = buffers;
         this.shapes = shapes;
         this.tensors = tensors;
     }
 
-    /** Allocates the buffers of every tap of {@code pattern} for a run of {@code batch} x {@code tokens}. */
-    static TapBufferSet allocate(OrtEnvironment env, TapShapePattern pattern, int batch, int tokens)
+    /**
+     * Allocates the buffers of every tap of {@code pattern} for a run of {@code batch} x {@code tokens}.
+     *
+     * @param generation the pool's generation of learned shapes this set belongs to
+     */
+    static TapBufferSet allocate(OrtEnvironment env, TapShapePattern pattern, int batch, int tokens, int generation)
             throws OrtException {
         Map<String, FloatBuffer> buffers = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -51,7 +57,7 @@ final class TapBufferSet implements AutoCloseable {
             tensors.values().forEach(OnnxTensor::close);
             throw e;
         }
-        return new TapBufferSet(key(batch, tokens), Map.copyOf(buffers), shapes, Map.copyOf(tensors));
+        return new TapBufferSet(key(batch, tokens), generation, Map.copyOf(buffers), shapes, Map.copyOf(tensors));
     }
 
     static long key(int batch, int tokens) {
@@ -61,6 +67,10 @@ final class TapBufferSet implements AutoCloseable {
     /** The (B, T) this set was made for, as {@link #key}. */
     long key() {
         return key;
+    }
+
+    int generation() {
+        return generation;
     }
 
     /** The tensors to pass as pinned outputs, by tap name. */

@@ -1,11 +1,16 @@
 package dev.vigil.server.probe;
 
 import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import dev.vigil.probes.ProbeSite;
+import dev.vigil.probes.SiteKind;
+import dev.vigil.probes.stats.ProbeSettings;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -71,5 +76,28 @@ class TapBufferPoolTest {
             TapBufferSet again = pool.acquire(1, 3);
             assertFalse(again == sets.get(0), "batch 1's set was freed, so a new one is made");
         }
+    }
+
+    @Test
+    void onlyARetryThatSucceedsUnpinnedForgetsTheShapes() {
+        ProbeSite site = new ProbeSite(SiteKind.MLP, 0, "a", List.of(), "Relu");
+        ProbedModel model = new ProbedModel("m", ProbeSettings.defaults(), List.of(site), 4, Set.of());
+        TapBufferPool pool = model.buffers();
+        pool.learn(Map.of("a", new long[]{2, 3, 7}), 2, 3);
+
+        ProbeTaps badInput = new ProbeTaps(model, 2, 3, pool.acquire(2, 3));
+        assertEquals(Set.of("a"), badInput.pinned().keySet());
+        badInput.unpinned(new OrtException("the request fails in ORT either way"));
+        assertEquals(Set.of("a"), badInput.outputs(), "the retry lets ORT allocate the taps");
+        badInput.close();
+        assertTrue(pool.pinning(), "a request that failed pinned and unpinned says nothing about the shapes");
+        assertEquals(1, pool.live(), "its set went back to the pool");
+
+        ProbeTaps wrongShape = new ProbeTaps(model, 2, 3, pool.acquire(2, 3));
+        wrongShape.unpinned(new OrtException("shape mismatch"));
+        wrongShape.reportPinFailure();
+        wrongShape.close();
+        assertFalse(pool.pinning(), "failed pinned, worked unpinned: the shapes are learned again");
+        assertEquals(0, pool.live());
     }
 }
