@@ -1,6 +1,7 @@
 package dev.vigil.exporter;
 
 import ai.djl.ndarray.NDManager;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -216,7 +217,8 @@ public final class ExporterCli {
         int batch;
         @Option(names = "--validation-count", description = "Validation sequences to send (default: the validation size in exporter.json).")
         Integer validationCount;
-        @Option(names = "--metrics", description = "After the validation pass, wait for the probes and print the per-site figures.")
+        @Option(names = "--metrics", description = "Send each validation request only once the probe worker has taken the previous one "
+                + "(so none is dropped), then print the per-site figures of the validation window.")
         boolean metrics;
         @Option(names = "--wait-s", defaultValue = "300", description = "Longest wait for the probe worker to catch up, in seconds (default: ${DEFAULT-VALUE}).")
         int waitSeconds;
@@ -232,13 +234,19 @@ public final class ExporterCli {
                 int count = validationCount != null ? validationCount : trained.validationSize();
                 double before = probed(client, name);
                 long start = System.nanoTime();
+                // with --metrics, pace the requests so the bounded probe buffers never overflow (a drop would
+                // leave a sequence out of the statistics and misalign the window)
                 ServedEvaluation.Outcome validation = evaluation.run(name, trained.task(), trained.seed(),
-                        Split.VALIDATION, count, batch);
+                        Split.VALIDATION, count, batch, sent -> {
+                            if (metrics) {
+                                awaitProbes(client, name, before + sent);
+                            }
+                        });
                 System.out.printf(Locale.ROOT, "%s: validation %d/%d = %.4f (%d requests, %.1f s)%n", name,
                         validation.correct(), validation.count(), validation.accuracy(), validation.requests(),
                         (System.nanoTime() - start) / 1e9);
                 if (metrics) {
-                    List<PrometheusSample> samples = awaitProbes(client, name, before + validation.requests());
+                    List<PrometheusSample> samples = PrometheusSample.parse(client.metrics());
                     System.out.printf(Locale.ROOT, "%s: probed %.0f, dropped %.0f, open window tokens %.0f%n", name,
                             ServedEvaluation.counter(samples, "vigil_probe_requests_total", name),
                             ServedEvaluation.counter(samples, "vigil_probe_dropped_total", name),
@@ -251,7 +259,7 @@ public final class ExporterCli {
                 String gap = "";
                 if (trained.trainSize() > 0) {
                     ServedEvaluation.Outcome t = evaluation.run(name, trained.task(), trained.seed(), Split.TRAIN,
-                            trained.trainSize(), batch);
+                            trained.trainSize(), batch, sent -> { });
                     System.out.printf(Locale.ROOT, "%s: train set %d/%d = %.4f%n", name, t.correct(), t.count(),
                             t.accuracy());
                     train = String.format(Locale.ROOT, "%.3f", t.accuracy());
@@ -276,20 +284,21 @@ public final class ExporterCli {
         }
 
         /** Polls /metrics until every request sent has been probed or dropped. */
-        private List<PrometheusSample> awaitProbes(InferenceClient client, String name, double expected) throws Exception {
+        private void awaitProbes(InferenceClient client, String name, double expected)
+                throws IOException, InterruptedException {
             long deadline = System.nanoTime() + waitSeconds * 1_000_000_000L;
             while (true) {
                 List<PrometheusSample> samples = PrometheusSample.parse(client.metrics());
                 double done = ServedEvaluation.counter(samples, "vigil_probe_requests_total", name)
                         + ServedEvaluation.counter(samples, "vigil_probe_dropped_total", name);
                 if (done >= expected) {
-                    return samples;
+                    return;
                 }
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException(name + ": probe worker still behind after " + waitSeconds + " s ("
                             + done + " of " + expected + " requests)");
                 }
-                Thread.sleep(250);
+                Thread.sleep(5);
             }
         }
     }

@@ -27,9 +27,18 @@ public final class ServedEvaluation {
         }
     }
 
-    /** Posts examples {@code 0 .. count-1} of {@code split} in requests of at most {@code batch} sequences. */
-    public Outcome run(String model, SequenceTask task, long seed, Split split, int count, int batch)
-            throws IOException, InterruptedException {
+    /** Called after each answered request, e.g. to wait for the server's probe worker before the next one. */
+    @FunctionalInterface
+    public interface AfterRequest {
+        void answered(int requestsSoFar) throws IOException, InterruptedException;
+    }
+
+    /**
+     * Posts examples {@code 0 .. count-1} of {@code split} in requests of at most {@code batch} sequences,
+     * calling {@code after} once each request is answered.
+     */
+    public Outcome run(String model, SequenceTask task, long seed, Split split, int count, int batch,
+                       AfterRequest after) throws IOException, InterruptedException {
         if (count < 1 || batch < 1) {
             throw new IllegalArgumentException("count and batch must be positive");
         }
@@ -39,6 +48,7 @@ public final class ServedEvaluation {
             LabeledBatch examples = task.batch(seed, split, first, Math.min(batch, count - first));
             correct += countCorrect(client.logits(model, examples), task.classes(), examples.labels());
             requests++;
+            after.answered(requests);
         }
         return new Outcome(correct, count, requests);
     }

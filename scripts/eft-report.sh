@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The EFT report's runs (docs/EFT.md section 4): train pre-norm, post-norm and EFT on the marker-majority
+# task with one budget, in one sequential run, then serve them with Vigil and evaluate them over HTTP.
+#   scripts/eft-report.sh train [LOG_DIR]          train + export models/<arch>-<len>/ (256, then 512)
+#   scripts/eft-report.sh evaluate JAR [LOG_DIR]   serve the six models, send validation + training sets
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DJL_OFFLINE=true OPT_OUT_TRACKING=true
+phase=${1:?train or evaluate}
+LENS=${LENS:-"256 512"}
+ARCHS="prenorm postnorm eft"
+
+case "$phase" in
+train)
+  log=${2:-/tmp/eft-report}
+  mkdir -p "$log"
+  for len in $LENS; do
+    # same marker density at every length: up to 3*T/32 occurrences per losing marker, winner T/32 ahead
+    for arch in $ARCHS; do
+      echo "== $arch-$len $(date -u +%H:%M:%S) load: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log/train.log"
+      mvn -o -q -pl exporter exec:java -Dexec.args="train --arch $arch --seq-len $len --task majority \
+        --classes 4 --noise 27 --max-other $((3 * len / 32)) --margin $((len / 32)) \
+        --train-size 512 --epochs 6 --batch-size 32 --lr 0.002 --warmup 16 --validation-size 256 --log-every 0" \
+        2>&1 | tee -a "$log/train.log"
+    done
+  done
+  echo "== done $(date -u +%H:%M:%S) load: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log/train.log"
+  ;;
+evaluate)
+  jar=${2:?path to vigil.jar}
+  log=${3:-/tmp/eft-report}
+  repo="$log/models"
+  mkdir -p "$repo"
+  names=()
+  for len in $LENS; do
+    for arch in $ARCHS; do
+      name=$arch-$len
+      rm -rf "${repo:?}/$name" && cp -r "models/$name" "$repo/"
+      # one statistics window = exactly the 512 validation sequences, so the gauges describe that set
+      python3 -c "import json,sys; p=sys.argv[1]; c=json.load(open(p)); c['probe']['window_tokens']=512*$len; json.dump(c,open(p,'w'),indent=2)" \
+        "$repo/$name/config.json"
+      names+=("$name")
+    done
+  done
+  java -jar "$jar" --models "$repo" --port 0 --probe-queue 4096 > "$log/server.log" 2>&1 &
+  server=$!
+  trap 'kill $server' EXIT
+  for _ in $(seq 1 60); do
+    url=$(grep -o 'Vigil listening on http://127.0.0.1:[0-9]*' "$log/server.log" | awk '{print $4}' || true)
+    [ -n "$url" ] && break
+    sleep 1
+  done
+  [ -n "$url" ] || { echo "server did not start: $(tail -5 "$log/server.log")" >&2; exit 1; }
+  models_csv=$(IFS=,; echo "${names[*]}")
+  mvn -o -q -pl exporter exec:java -Dexec.args="evaluate --url $url --models $repo --model $models_csv \
+    --validation-count 512 --metrics" 2>&1 | tee "$log/evaluate.log"
+  ;;
+*)
+  echo "usage: $0 train [LOG_DIR] | evaluate JAR [LOG_DIR]" >&2
+  exit 2
+  ;;
+esac
