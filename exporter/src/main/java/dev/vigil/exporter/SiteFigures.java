@@ -60,12 +60,12 @@ public record SiteFigures(String kind, int layer, String tensor, double deadRati
     public String markdownRow(String model) {
         return String.format(Locale.ROOT, "| %s | %s | %d | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |",
                 model, kind, layer, tensor, cell(deadRatio), cell(dormantRatio), cell(massiveRatio),
-                massiveTotal == massiveTotal ? String.format(Locale.ROOT, "%.0f", massiveTotal) : "",
+                Double.isNaN(massiveTotal) ? "" : String.format(Locale.ROOT, "%.0f", massiveTotal),
                 cell(tokenCosine), cell(sinkHeadsRatio), cell(sinkScoreMax), cell(entropyMean));
     }
 
     private static String cell(double v) {
-        return v == v ? String.format(Locale.ROOT, "%.3f", v) : "";
+        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.3f", v);
     }
 
     private static final class Builder {
@@ -96,7 +96,7 @@ public record SiteFigures(String kind, int layer, String tensor, double deadRati
                 case "vigil_massive_activations_total" -> massiveTotal = s.value();
                 case "vigil_token_cosine_similarity" -> cosine = s.value();
                 case "vigil_attention_sink_heads_ratio" -> sinkHeads = s.value();
-                case "vigil_attention_sink_score" -> sinkMax = sinkMax == sinkMax ? Math.max(sinkMax, s.value()) : s.value();
+                case "vigil_attention_sink_score" -> sinkMax = Double.isNaN(sinkMax) ? s.value() : Math.max(sinkMax, s.value());
                 case "vigil_attention_entropy" -> {
                     entropySum += s.value();
                     entropyHeads++;
