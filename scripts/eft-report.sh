@@ -29,31 +29,37 @@ train)
 evaluate)
   jar=${2:?path to vigil.jar}
   log=${3:-/tmp/eft-report}
-  repo="$log/models"
-  mkdir -p "$repo"
-  names=()
+  mkdir -p "$log"
+  : > "$log/evaluate.log"
   for len in $LENS; do
     for arch in $ARCHS; do
       name=$arch-$len
-      rm -rf "${repo:?}/$name" && cp -r "models/$name" "$repo/"
+      # one server per model: the tap buffers of a 1024-token attention model can leave another model's
+      # probes without buffers (dropped), which would take requests out of the statistics
+      repo="$log/models-$name"
+      rm -rf "${repo:?}" && mkdir -p "$repo" && cp -r "models/$name" "$repo/"
       # one statistics window = exactly the 512 validation sequences, so the gauges describe that set
       python3 -c "import json,sys; p=sys.argv[1]; c=json.load(open(p)); c['probe']['window_tokens']=512*$len; json.dump(c,open(p,'w'),indent=2)" \
         "$repo/$name/config.json"
-      names+=("$name")
+      java -jar "$jar" --models "$repo" --port 0 --probe-queue 4096 > "$log/server-$name.log" 2>&1 &
+      server=$!
+      url=""
+      for _ in $(seq 1 60); do
+        url=$(grep -o 'Vigil listening on http://127.0.0.1:[0-9]*' "$log/server-$name.log" | awk '{print $4}' || true)
+        [ -n "$url" ] && break
+        sleep 1
+      done
+      if [ -z "$url" ]; then
+        kill "$server"
+        echo "server did not start: $(tail -5 "$log/server-$name.log")" >&2
+        exit 1
+      fi
+      mvn -o -q -pl exporter exec:java -Dexec.args="evaluate --url $url --models $repo --model $name \
+        --validation-count 512 --metrics" 2>&1 | tee -a "$log/evaluate.log"
+      kill "$server"
+      wait "$server" || true
     done
   done
-  java -jar "$jar" --models "$repo" --port 0 --probe-queue 4096 > "$log/server.log" 2>&1 &
-  server=$!
-  trap 'kill $server' EXIT
-  for _ in $(seq 1 60); do
-    url=$(grep -o 'Vigil listening on http://127.0.0.1:[0-9]*' "$log/server.log" | awk '{print $4}' || true)
-    [ -n "$url" ] && break
-    sleep 1
-  done
-  [ -n "$url" ] || { echo "server did not start: $(tail -5 "$log/server.log")" >&2; exit 1; }
-  models_csv=$(IFS=,; echo "${names[*]}")
-  mvn -o -q -pl exporter exec:java -Dexec.args="evaluate --url $url --models $repo --model $models_csv \
-    --validation-count 512 --metrics" 2>&1 | tee "$log/evaluate.log"
   ;;
 *)
   echo "usage: $0 train [LOG_DIR] | evaluate JAR [LOG_DIR]" >&2
