@@ -34,8 +34,8 @@ evaluate)
   for len in $LENS; do
     for arch in $ARCHS; do
       name=$arch-$len
-      # one server per model: the tap buffers of a 1024-token attention model can leave another model's
-      # probes without buffers (dropped), which would take requests out of the statistics
+      # one server per model: with three 1024-token models in one server, the 2nd and 3rd had nearly all
+      # probed requests dropped (docs/EFT.md 4), which takes sequences out of the statistics
       repo="$log/models-$name"
       rm -rf "${repo:?}" && mkdir -p "$repo" && cp -r "models/$name" "$repo/"
       # one statistics window = exactly the 512 validation sequences, so the gauges describe that set
