@@ -53,6 +53,11 @@ public final class Main implements Callable<Integer> {
             + "they are not probed and count in vigil_probe_dropped_total (default: ${DEFAULT-VALUE})")
     int probeQueue = DEFAULTS.probeQueue();
 
+    @Option(names = "--probe-buffer-mb", description = "MiB of direct memory that the reused tap buffers of all "
+            + "models may hold together; a probed request that does not fit is not probed "
+            + "(default: ${DEFAULT-VALUE})")
+    long probeBufferMb = DEFAULTS.probeBufferMb();
+
     public static void main(String[] args) {
         // Before any DJL class loads: DJL must never reach the network (telemetry, native downloads).
         System.setProperty("ai.djl.offline", "true");
@@ -65,7 +70,7 @@ public final class Main implements Callable<Integer> {
         ServerOptions options;
         try {
             options = new ServerOptions(models, host, port, Device.parse(device), maxBodyBytes, maxBatchSize,
-                    maxSequenceLength, maxInflight, maxQueue, intraOpThreads, probeQueue);
+                    maxSequenceLength, maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb);
         } catch (IllegalArgumentException e) {
             System.err.println("vigil: " + e.getMessage());
             return 2;

@@ -16,10 +16,11 @@ import java.nio.file.Path;
  * @param maxQueue          requests that may wait for a slot (503 beyond)
  * @param intraOpThreads    ONNX Runtime intra-op threads per session; 0 lets ORT choose
  * @param probeQueue        probed requests that may wait for the probe worker; beyond, they are dropped (counted)
+ * @param probeBufferMb     MiB of direct memory that all models' reused tap buffers may hold together
  */
 public record ServerOptions(Path modelsDir, String host, int port, Device device, long maxBodyBytes,
                             int maxBatchSize, int maxSequenceLength, int maxInflight, int maxQueue,
-                            int intraOpThreads, int probeQueue) {
+                            int intraOpThreads, int probeQueue, long probeBufferMb) {
 
     public ServerOptions {
         require(port >= 0 && port <= 65535, "port must be 0..65535");
@@ -30,6 +31,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         require(maxQueue >= 0, "max queue must not be negative");
         require(intraOpThreads >= 0, "intra-op threads must not be negative");
         require(probeQueue > 0, "probe queue must be positive");
+        require(probeBufferMb > 0 && probeBufferMb <= 1L << 30, "probe buffer MiB must be 1..2^30");
     }
 
     private static void require(boolean ok, String message) {
@@ -56,6 +58,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private int maxQueue = 64;
         private int intraOpThreads = 0;
         private int probeQueue = 16;
+        private long probeBufferMb = 2048;
 
         public Builder modelsDir(Path v) { modelsDir = v; return this; }
         public Builder host(String v) { host = v; return this; }
@@ -68,10 +71,11 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         public Builder maxQueue(int v) { maxQueue = v; return this; }
         public Builder intraOpThreads(int v) { intraOpThreads = v; return this; }
         public Builder probeQueue(int v) { probeQueue = v; return this; }
+        public Builder probeBufferMb(long v) { probeBufferMb = v; return this; }
 
         public ServerOptions build() {
             return new ServerOptions(modelsDir, host, port, device, maxBodyBytes, maxBatchSize, maxSequenceLength,
-                    maxInflight, maxQueue, intraOpThreads, probeQueue);
+                    maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb);
         }
     }
 }

@@ -49,18 +49,21 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     private final Map<String, ProbedModel> models = new ConcurrentSkipListMap<>();
     private final ProbeWorker worker;
     private final int maxTapSets;
+    private final TapMemoryBudget tapMemory;
 
     /**
      * @param queueCapacity probed requests that may wait for the worker; beyond, requests are dropped (counted)
      * @param maxInflight   model runs at once; with the queue, it bounds each model's tap buffer sets
+     * @param tapBufferBytes the direct memory all models' reused tap buffers may hold together
      * @param registry      where the probe metrics are registered
      */
-    public ProbeLayer(int queueCapacity, int maxInflight, PrometheusRegistry registry) {
+    public ProbeLayer(int queueCapacity, int maxInflight, long tapBufferBytes, PrometheusRegistry registry) {
         Histogram duration = Histogram.builder().name("vigil_probe_duration_seconds")
                 .help("Time the probe worker spends adding one probed request to the statistics")
                 .labelNames("model").classicOnly().register(registry);
         this.worker = new ProbeWorker(queueCapacity, duration);
         this.maxTapSets = queueCapacity + maxInflight;
+        this.tapMemory = new TapMemoryBudget(tapBufferBytes);
         Collection<ProbedModel> values = models.values();
         registry.register(new ProbeMetrics(() -> values));
     }
@@ -69,7 +72,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     public Prepared prepare(String name, ModelConfig config, byte[] model) {
         ProbeSettings settings = ProbeConfig.parse(config.probe());
         if (!settings.enabled()) {
-            models.put(name, new ProbedModel(name, settings, List.of(), maxTapSets, Set.of()));
+            models.put(name, new ProbedModel(name, settings, List.of(), maxTapSets, tapMemory, Set.of()));
             LOG.info("Model '{}': probing disabled", name);
             return new Prepared(model, Set.of());
         }
@@ -79,13 +82,13 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         } catch (IllegalArgumentException e) {
             // e.g. external data, which tapping would lose: served unprobed; a corrupt file fails in ORT next
             LOG.warn("Model '{}' is not probed: {}", name, e.getMessage());
-            models.put(name, new ProbedModel(name, settings, List.of(), maxTapSets, Set.of()));
+            models.put(name, new ProbedModel(name, settings, List.of(), maxTapSets, tapMemory, Set.of()));
             return new Prepared(model, Set.of());
         }
         Set<String> graphIo = new HashSet<>();
         proto.getGraph().getInputList().forEach(v -> graphIo.add(v.getName()));
         proto.getGraph().getOutputList().forEach(v -> graphIo.add(v.getName()));
-        ProbedModel probed = new ProbedModel(name, settings, SiteDiscovery.discover(proto), maxTapSets, graphIo);
+        ProbedModel probed = new ProbedModel(name, settings, SiteDiscovery.discover(proto), maxTapSets, tapMemory, graphIo);
         ProbedModel replaced = models.put(name, probed);
         if (replaced != null) {
             replaced.buffers().close();

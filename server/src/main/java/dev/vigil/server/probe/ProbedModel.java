@@ -27,11 +27,12 @@ final class ProbedModel {
 
     /**
      * @param maxTapSets the most tap buffer sets the model may hold at once (probe queue + runs in flight)
+     * @param tapMemory  the tap buffer memory shared by every model
      * @param graphIo    the graph's input and output names: taps among them are never written into pooled buffers
      *                   (ORT hands an input through as the output, and a public output may be asked for by name)
      */
     ProbedModel(String name, ProbeSettings settings, List<ProbeSite> discovered, int maxTapSets,
-                Set<String> graphIo) {
+                TapMemoryBudget tapMemory, Set<String> graphIo) {
         this.name = name;
         this.settings = settings;
         this.discovered = List.copyOf(discovered);
@@ -46,7 +47,7 @@ final class ProbedModel {
         Set<String> unpinned = new LinkedHashSet<>(tensors);
         unpinned.retainAll(graphIo);
         this.unpinnedTaps = Set.copyOf(unpinned);
-        this.buffers = new TapBufferPool(name, OrtEnvironment.getEnvironment(), maxTapSets);
+        this.buffers = new TapBufferPool(name, OrtEnvironment.getEnvironment(), maxTapSets, tapMemory);
     }
 
     String name() {

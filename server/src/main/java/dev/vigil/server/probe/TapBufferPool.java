@@ -15,8 +15,9 @@ import java.util.Map;
  * once instead of into fresh buffers that are then copied out. Until the model's {@link TapShapePattern} is learned
  * (from the first probed run whose taps ORT allocated) there are no buffers. Bounded: at most {@code maxSets} sets
  * exist at once (a set is in a run, waiting for the probe worker, or free), free sets are kept for at most
- * {@value #MAX_SHAPES} recent (B, T), least recently used first to go; when every set is busy, {@link #acquire}
- * returns null rather than allocating more. Thread-safe.
+ * {@value #MAX_SHAPES} recent (B, T), least recently used first to go; when every set is busy, or the
+ * {@link TapMemoryBudget} shared by all models has no room even after closing free sets, {@link #acquire} returns
+ * null rather than allocating more. Thread-safe.
  */
 final class TapBufferPool implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TapBufferPool.class);
@@ -27,6 +28,7 @@ final class TapBufferPool implements AutoCloseable {
     private final String model;
     private final OrtEnvironment env;
     private final int maxSets;
+    private final TapMemoryBudget budget;
     /** Free sets per (B, T) key, in access order (least recently used first). */
     private final LinkedHashMap<Long, ArrayDeque<TapBufferSet>> free = new LinkedHashMap<>(8, 0.75f, true);
     private TapShapePattern pattern;
@@ -39,14 +41,17 @@ final class TapBufferPool implements AutoCloseable {
     /**
      * @param model   the model's name, for log lines
      * @param maxSets the most buffer sets that may exist at once (probe queue + runs in flight)
+     * @param budget  the memory shared with the other models' pools; this pool registers itself
      */
-    TapBufferPool(String model, OrtEnvironment env, int maxSets) {
+    TapBufferPool(String model, OrtEnvironment env, int maxSets, TapMemoryBudget budget) {
         if (maxSets < 1) {
             throw new IllegalArgumentException("tap buffer sets must be positive, got " + maxSets);
         }
         this.model = model;
         this.env = env;
         this.maxSets = maxSets;
+        this.budget = budget;
+        budget.register(this);
     }
 
     /** Whether runs write their taps into this pool's buffers: the shapes are known. */
@@ -72,27 +77,44 @@ final class TapBufferPool implements AutoCloseable {
      * A free set of buffers for a run of {@code batch} x {@code tokens}, allocated when none is free; null when the
      * shapes are not known yet or every one of the {@code maxSets} sets is busy (or memory for one is lacking).
      */
-    synchronized TapBufferSet acquire(int batch, int tokens) {
-        if (pattern == null || closed) {
-            return null;
+    TapBufferSet acquire(int batch, int tokens) {
+        TapShapePattern shapes;
+        int gen;
+        synchronized (this) {
+            if (pattern == null || closed) {
+                return null;
+            }
+            ArrayDeque<TapBufferSet> sets = free.get(TapBufferSet.key(batch, tokens));
+            if (sets != null && !sets.isEmpty()) {
+                return sets.pop();
+            }
+            if (live >= maxSets && !closeOneFree()) {
+                return null;
+            }
+            live++;
+            shapes = pattern;
+            gen = generation;
         }
-        long key = TapBufferSet.key(batch, tokens);
-        ArrayDeque<TapBufferSet> sets = free.get(key);
-        if (sets != null && !sets.isEmpty()) {
-            return sets.pop();
-        }
-        if (live >= maxSets && !closeOneFree()) {
+        // Outside this pool's lock: the budget may ask any pool, this one included, to close a free set.
+        long bytes = TapBufferSet.bytes(shapes, batch, tokens);
+        if (!budget.reserve(bytes)) {
+            unreserveSlot();
+            LOG.warn("Model '{}': no tap buffers for batch {} x {} tokens: {} bytes do not fit the tap buffer memory "
+                    + "(--probe-buffer-mb); this request is not probed", model, batch, tokens, bytes);
             return null;
         }
         try {
-            TapBufferSet set = TapBufferSet.allocate(env, pattern, batch, tokens, generation);
-            live++;
-            return set;
+            return TapBufferSet.allocate(env, shapes, batch, tokens, gen, budget, bytes);
         } catch (OrtException | OutOfMemoryError e) {
-            LOG.warn("Model '{}': no tap buffers for batch {} x {} tokens ({} sets exist): {}", model, batch, tokens,
-                    live, e.toString());
+            budget.release(bytes);
+            unreserveSlot();
+            LOG.warn("Model '{}': no tap buffers for batch {} x {} tokens: {}", model, batch, tokens, e.toString());
             return null;
         }
+    }
+
+    private synchronized void unreserveSlot() {
+        live--;
     }
 
     /** Returns a set after its request was observed (or not probed after all). */
@@ -135,7 +157,8 @@ final class TapBufferPool implements AutoCloseable {
         return live;
     }
 
-    private boolean closeOneFree() {
+    /** Closes one free set, least recently used shape first; false when none is free. */
+    synchronized boolean closeOneFree() {
         for (Iterator<ArrayDeque<TapBufferSet>> it = free.values().iterator(); it.hasNext(); ) {
             ArrayDeque<TapBufferSet> sets = it.next();
             if (!sets.isEmpty()) {
@@ -161,6 +184,7 @@ final class TapBufferPool implements AutoCloseable {
     @Override
     public synchronized void close() {
         closed = true;
+        budget.unregister(this);
         for (ArrayDeque<TapBufferSet> sets : free.values()) {
             live -= closeAll(sets);
         }

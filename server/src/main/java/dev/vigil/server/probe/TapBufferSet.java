@@ -20,23 +20,42 @@ final class TapBufferSet implements AutoCloseable {
     private final Map<String, FloatBuffer> buffers;
     private final Map<String, long[]> shapes;
     private final Map<String, OnnxTensor> tensors;
+    private final TapMemoryBudget budget;
+    private final long bytes;
+    private boolean closed;
 
     private TapBufferSet(long key, int generation, Map<String, FloatBuffer> buffers, Map<String, long[]> shapes,
-                         Map<String, OnnxTensor> tensors) {
+                         Map<String, OnnxTensor> tensors, TapMemoryBudget budget, long bytes) {
         this.key = key;
         this.generation = generation;
         this.buffers = buffers;
         this.shapes = shapes;
         this.tensors = tensors;
+        this.budget = budget;
+        this.bytes = bytes;
+    }
+
+    /** The bytes of every tap of {@code pattern} for a run of {@code batch} x {@code tokens}. */
+    static long bytes(TapShapePattern pattern, int batch, int tokens) {
+        long total = 0;
+        for (String tap : pattern.taps()) {
+            long n = Float.BYTES;
+            for (long d : pattern.shape(tap, batch, tokens)) {
+                n *= d;
+            }
+            total += n;
+        }
+        return total;
     }
 
     /**
      * Allocates the buffers of every tap of {@code pattern} for a run of {@code batch} x {@code tokens}.
      *
      * @param generation the pool's generation of learned shapes this set belongs to
+     * @param budget     where {@code bytes} were reserved; given back when the set is closed
      */
-    static TapBufferSet allocate(OrtEnvironment env, TapShapePattern pattern, int batch, int tokens, int generation)
-            throws OrtException {
+    static TapBufferSet allocate(OrtEnvironment env, TapShapePattern pattern, int batch, int tokens, int generation,
+                                 TapMemoryBudget budget, long bytes) throws OrtException {
         Map<String, FloatBuffer> buffers = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
         Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
@@ -57,7 +76,8 @@ final class TapBufferSet implements AutoCloseable {
             tensors.values().forEach(OnnxTensor::close);
             throw e;
         }
-        return new TapBufferSet(key(batch, tokens), generation, Map.copyOf(buffers), shapes, Map.copyOf(tensors));
+        return new TapBufferSet(key(batch, tokens), generation, Map.copyOf(buffers), shapes, Map.copyOf(tensors),
+                budget, bytes);
     }
 
     static long key(int batch, int tokens) {
@@ -88,7 +108,12 @@ final class TapBufferSet implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         tensors.values().forEach(OnnxTensor::close);
+        budget.release(bytes);
     }
 }

@@ -56,7 +56,7 @@ class PinnedTapsTest {
         SessionFactory factory = new SessionFactory(Device.parse("cpu"), 1);
         ModelConfig config = new ModelConfig(8, 512,
                 new ObjectMapper().readTree("{\"window_tokens\": 100000}"));
-        try (ProbeLayer layer = new ProbeLayer(4, 2, new PrometheusRegistry())) {
+        try (ProbeLayer layer = new ProbeLayer(4, 2, 1L << 30, new PrometheusRegistry())) {
             ModelPreparer.Prepared prepared = layer.prepare("m", config, bytes);
             try (ModelSession plainSession = ModelSession.open(factory, bytes, Set.of());
                  ModelSession tappedSession = ModelSession.open(factory, prepared.model(),

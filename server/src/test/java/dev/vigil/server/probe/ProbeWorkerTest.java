@@ -21,7 +21,7 @@ class ProbeWorkerTest {
     @Test
     void fullQueueDropsAndCountsEveryRequest() throws Exception {
         ProbeSite site = new ProbeSite(SiteKind.RESIDUAL, 0, "h", List.of(), "LayerNormalization");
-        ProbedModel model = new ProbedModel("m", ProbeSettings.defaults(), List.of(site), 1, Set.of());
+        ProbedModel model = new ProbedModel("m", ProbeSettings.defaults(), List.of(site), 1, new TapMemoryBudget(1L << 30), Set.of());
         // 1 x 2048 tokens x 512 channels: each observe takes far longer than queueing the next request
         int tokens = 2048;
         int channels = 512;

@@ -27,7 +27,7 @@ class TapBufferPoolTest {
 
     @Test
     void shapesFollowBatchAndTokensOnceLearned() {
-        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 4)) {
+        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 4, new TapMemoryBudget(1L << 30))) {
             assertNull(pool.acquire(2, 3), "no buffers before the shapes are known");
             pool.learn(Map.of("a", new long[]{3, 3, 7}), 3, 3);
             assertFalse(pool.pinning(), "a run with B = T teaches nothing");
@@ -44,7 +44,7 @@ class TapBufferPoolTest {
 
     @Test
     void setsAreReusedAndCapped() {
-        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 3)) {
+        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 3, new TapMemoryBudget(1L << 30))) {
             pool.learn(SHAPES, 2, 3);
             TapBufferSet first = pool.acquire(2, 3);
             pool.release(first);
@@ -61,8 +61,32 @@ class TapBufferPoolTest {
     }
 
     @Test
+    void modelsShareTheTapMemoryAndFreeSetsOfAnyModelMakeRoom() {
+        long setBytes = (2 * 4 * 3 * 3 + 2 * 3 * 7) * Float.BYTES;
+        TapMemoryBudget budget = new TapMemoryBudget(setBytes + setBytes / 2);
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (TapBufferPool a = new TapBufferPool("a", env, 8, budget);
+             TapBufferPool b = new TapBufferPool("b", env, 8, budget)) {
+            a.learn(SHAPES, 2, 3);
+            b.learn(SHAPES, 2, 3);
+            TapBufferSet held = a.acquire(2, 3);
+            assertEquals(setBytes, budget.usedBytes());
+            assertNull(b.acquire(2, 3), "a's set is busy and a second one does not fit");
+            assertEquals(0, b.live());
+            a.release(held);
+            assertEquals(1, a.live(), "a keeps its free set for reuse");
+            TapBufferSet taken = b.acquire(2, 3);
+            assertNotNull(taken, "a's free set is closed to make room for b");
+            assertEquals(0, a.live());
+            assertEquals(setBytes, budget.usedBytes());
+            b.release(taken);
+        }
+        assertEquals(0, budget.usedBytes(), "closing the pools gives every byte back");
+    }
+
+    @Test
     void freeSetsAreKeptForTheMostRecentShapesOnly() {
-        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 100)) {
+        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 100, new TapMemoryBudget(1L << 30))) {
             pool.learn(SHAPES, 2, 3);
             List<TapBufferSet> sets = new ArrayList<>();
             for (int b = 1; b <= TapBufferPool.MAX_SHAPES + 1; b++) {
@@ -81,7 +105,7 @@ class TapBufferPoolTest {
     @Test
     void onlyARetryThatSucceedsUnpinnedForgetsTheShapes() {
         ProbeSite site = new ProbeSite(SiteKind.MLP, 0, "a", List.of(), "Relu");
-        ProbedModel model = new ProbedModel("m", ProbeSettings.defaults(), List.of(site), 4, Set.of());
+        ProbedModel model = new ProbedModel("m", ProbeSettings.defaults(), List.of(site), 4, new TapMemoryBudget(1L << 30), Set.of());
         TapBufferPool pool = model.buffers();
         pool.learn(Map.of("a", new long[]{2, 3, 7}), 2, 3);
 
