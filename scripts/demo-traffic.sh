@@ -21,7 +21,7 @@ sentences=(
   "Le modèle répond en français aussi."
 )
 
-ids_json() { # random token ids for the exporter's retrieval models: vocab 33, seq_len 256
+ids_json() { # random token ids for the exporter's models: vocab 33 (ids 1-32)
   local n=$1 out="" i
   for ((i = 0; i < n; i++)); do out+="$(( (RANDOM % 32) + 1 )),"; done
   printf '%s' "${out%,}"
