@@ -53,6 +53,15 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
     curl -s -o /dev/null -X POST "$base/v2/models/$m/infer" -H 'Content-Type: application/json' \
       -d "{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,256],\"datatype\":\"INT64\",\"data\":[$(ids_json 256)]}]}"
   done
+  # The longer exporter models now and then: every bundled model gets probed.
+  if (( i % 5 == 0 )); then
+    for n in 512 1024; do
+      for m in prenorm-$n postnorm-$n eft-$n; do
+        curl -s -o /dev/null -X POST "$base/v2/models/$m/infer" -H 'Content-Type: application/json' \
+          -d "{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,$n],\"datatype\":\"INT64\",\"data\":[$(ids_json $n)]}]}"
+      done
+    done
+  fi
   # Planted massive activations and int8 outliers: lights up the Outliers dashboard and the int8 alerts.
   curl -s -o /dev/null -X POST "$base/v2/models/planted-outliers/infer" -H 'Content-Type: application/json' \
     -d "$(planted_json $(( i % 4 + 1 )))"
