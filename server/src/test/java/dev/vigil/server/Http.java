@@ -9,19 +9,20 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
-/** A small HTTP client for the tests: real requests to a started server. */
-final class Http {
-    static final ObjectMapper JSON = new ObjectMapper();
+/** A small HTTP client for the tests of every module: real requests to a started Vigil server. */
+public final class Http {
+    public static final ObjectMapper JSON = new ObjectMapper();
     private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final String base;
 
-    Http(int port) {
+    public Http(int port) {
         this.base = "http://127.0.0.1:" + port;
     }
 
-    HttpResponse<byte[]> get(String path, String... headers) {
+    public HttpResponse<byte[]> get(String path, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).GET();
         if (headers.length > 0) {
             b.headers(headers);
@@ -29,7 +30,7 @@ final class Http {
         return send(b.build());
     }
 
-    HttpResponse<byte[]> post(String path, byte[] body, String... headers) {
+    public HttpResponse<byte[]> post(String path, byte[] body, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         if (headers.length > 0) {
@@ -39,14 +40,14 @@ final class Http {
     }
 
     /** Posts without a Content-Length (chunked transfer encoding). */
-    HttpResponse<byte[]> postChunked(String path, byte[] body) {
+    public HttpResponse<byte[]> postChunked(String path, byte[] body) {
         return send(HttpRequest.newBuilder(URI.create(base + path))
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body)))
                 .build());
     }
 
-    HttpResponse<byte[]> postJson(String path, String json) {
-        return post(path, json.getBytes(java.nio.charset.StandardCharsets.UTF_8), "Content-Type", "application/json");
+    public HttpResponse<byte[]> postJson(String path, String json) {
+        return post(path, json.getBytes(StandardCharsets.UTF_8), "Content-Type", "application/json");
     }
 
     private HttpResponse<byte[]> send(HttpRequest request) {
@@ -60,11 +61,15 @@ final class Http {
         }
     }
 
-    static JsonNode json(HttpResponse<byte[]> response) {
+    public static JsonNode json(HttpResponse<byte[]> response) {
         try {
             return JSON.readTree(response.body());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    public static String text(HttpResponse<byte[]> response) {
+        return new String(response.body(), StandardCharsets.UTF_8);
     }
 }

@@ -1,5 +1,6 @@
 package dev.vigil.tests;
 
+import dev.vigil.server.Http;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

@@ -1,5 +1,6 @@
 package dev.vigil.tests;
 
+import dev.vigil.server.Http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

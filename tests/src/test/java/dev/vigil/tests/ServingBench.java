@@ -1,5 +1,6 @@
 package dev.vigil.tests;
 
+import dev.vigil.server.Http;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
