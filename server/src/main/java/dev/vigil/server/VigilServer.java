@@ -1,11 +1,14 @@
 package dev.vigil.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vigil.server.health.HealthPage;
 import dev.vigil.server.probe.ProbeLayer;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +35,10 @@ public final class VigilServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VigilServer.class);
     private static final String HEADER_LENGTH = "Inference-Header-Content-Length";
     private static final String VERSION = "0.1.0";
+    /** The version of every served model. */
+    private static final String MODEL_VERSION = "1";
+    /** The name metadata gives a tokenizer model's text input (a text request may name it anything). */
+    private static final String TEXT_INPUT = "text";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ServerOptions options;
@@ -134,14 +141,16 @@ public final class VigilServer implements AutoCloseable {
         });
         app.get("/v2", ctx -> json(ctx, 200, Map.of("name", "vigil", "version", VERSION,
                 "extensions", List.of("binary_tensor_data"))));
-        app.get("/v2/models/{name}", ctx -> json(ctx, 200, metadata(readyModel(ctx.pathParam("name")))));
-        app.get("/v2/models/{name}/ready", ctx -> {
+        modelRoute(app, HandlerType.GET, "", ctx -> json(ctx, 200, metadata(readyModel(ctx.pathParam("name")))));
+        modelRoute(app, HandlerType.GET, "/ready", ctx -> {
             ServedModel model = readyModel(ctx.pathParam("name"));
             json(ctx, 200, Map.of("name", model.name(), "ready", true));
         });
-        app.post("/v2/models/{name}/infer", this::infer);
-        app.get("/v2/models/{name}/probes", ctx -> json(ctx, 200, probeBody(ctx.pathParam("name"), false)));
-        app.get("/v2/models/{name}/calibration", ctx -> json(ctx, 200, probeBody(ctx.pathParam("name"), true)));
+        modelRoute(app, HandlerType.POST, "/infer", this::infer);
+        modelRoute(app, HandlerType.GET, "/probes", ctx -> json(ctx, 200, probeBody(ctx.pathParam("name"), false)));
+        modelRoute(app, HandlerType.GET, "/calibration",
+                ctx -> json(ctx, 200, probeBody(ctx.pathParam("name"), true)));
+        app.post("/v2/repository/index", ctx -> json(ctx, 200, repositoryIndex(ctx)));
         app.get("/metrics", ctx -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
             String type = metrics.write(ctx.header("Accept"), out);
@@ -159,6 +168,63 @@ public final class VigilServer implements AutoCloseable {
                 error(ctx, 404, "no endpoint " + ctx.method() + " " + ctx.path());
             }
         });
+    }
+
+    /**
+     * Serves a model route at {@code /v2/models/{name}<suffix>} and at {@code /v2/models/{name}/versions/{version}<suffix>}:
+     * every model has the one version {@value #MODEL_VERSION}; another version is 404.
+     */
+    private void modelRoute(Javalin app, HandlerType method, String suffix, Handler handler) {
+        app.addHttpHandler(method, "/v2/models/{name}" + suffix, handler);
+        app.addHttpHandler(method, "/v2/models/{name}/versions/{version}" + suffix, ctx -> {
+            String version = ctx.pathParam("version");
+            if (!MODEL_VERSION.equals(version)) {
+                String name = ctx.pathParam("name");
+                readyModel(name);
+                throw new ApiException(404, "model '" + name + "' has no version '" + version
+                        + "'; its only version is " + MODEL_VERSION);
+            }
+            handler.handle(ctx);
+        });
+    }
+
+    /**
+     * Triton's repository index: every model with its state. A body {@code {"ready": true}} lists only the ready
+     * ones; an empty body lists all.
+     */
+    private List<Map<String, Object>> repositoryIndex(Context ctx) throws IOException {
+        boolean readyOnly = false;
+        byte[] body = readBody(ctx);
+        if (body.length > 0) {
+            JsonNode request;
+            try {
+                request = JSON.readTree(body);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw ApiException.badRequest("the repository index request must be a JSON object such as "
+                        + "{\"ready\": true}: " + e.getOriginalMessage());
+            }
+            if (request != null && !request.isMissingNode()) {
+                JsonNode ready = request.path("ready");
+                if (!request.isObject() || !(ready.isMissingNode() || ready.isBoolean())) {
+                    throw ApiException.badRequest("the repository index request must be a JSON object whose "
+                            + "optional 'ready' is a boolean, not " + request);
+                }
+                readyOnly = ready.asBoolean(false);
+            }
+        }
+        List<Map<String, Object>> index = new ArrayList<>();
+        for (ModelRepository.Entry e : repository.entries().values()) {
+            if (readyOnly && !e.ready()) {
+                continue;
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", e.name());
+            m.put("version", MODEL_VERSION);
+            m.put("state", e.ready() ? "READY" : "UNAVAILABLE");
+            m.put("reason", e.ready() ? "" : e.error());
+            index.add(m);
+        }
+        return index;
     }
 
     /** The ready model of this name; 404 when the repository has none, 503 with the reason when it failed. */
@@ -184,9 +250,18 @@ public final class VigilServer implements AutoCloseable {
     private static Map<String, Object> metadata(ServedModel model) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", model.name());
-        m.put("versions", List.of("1"));
+        m.put("versions", List.of(MODEL_VERSION));
         m.put("platform", "onnxruntime_onnx");
-        m.put("inputs", specs(model.session().inputs()));
+        List<Map<String, Object>> inputs = specs(model.session().inputs());
+        if (model.acceptsText()) {
+            // the server tokenizes a BYTES input of strings (any name) into the token inputs listed beside it
+            Map<String, Object> text = new LinkedHashMap<>();
+            text.put("name", TEXT_INPUT);
+            text.put("datatype", Datatype.BYTES.name());
+            text.put("shape", List.of(-1));
+            inputs.add(text);
+        }
+        m.put("inputs", inputs);
         m.put("outputs", specs(model.session().outputs()));
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("max_batch_size", model.maxBatchSize());

@@ -136,9 +136,35 @@ class MiniLmTextTest {
         meta.get("inputs").forEach(in -> inputs.add(in.get("name").asText() + " " + in.get("datatype").asText()
                 + " " + in.get("shape")));
         assertEquals(List.of("input_ids INT64 [-1,-1]", "attention_mask INT64 [-1,-1]",
-                "token_type_ids INT64 [-1,-1]"), inputs);
+                "token_type_ids INT64 [-1,-1]", "text BYTES [-1]"), inputs);
         assertEquals("output_0", meta.get("outputs").get(0).get("name").asText());
         assertEquals("[-1,-1,384]", meta.get("outputs").get(0).get("shape").toString());
+        assertEquals(meta, Http.json(http.get("/v2/models/" + MODEL + "/versions/1")));
+    }
+
+    /** A client that builds its request from the metadata's BYTES input alone gets the embedding. */
+    @Test
+    void theTextInputThatMetadataListsIsServed() {
+        JsonNode text = null;
+        for (JsonNode in : Http.json(http.get("/v2/models/" + MODEL)).get("inputs")) {
+            if (in.get("datatype").asText().equals("BYTES")) {
+                text = in;
+            }
+        }
+        assertTrue(text != null, "metadata lists a BYTES input");
+        String sentence = SENTENCES.get(0);
+        String req = "{\"inputs\":[{\"name\":\"" + text.get("name").asText() + "\",\"datatype\":\"BYTES\","
+                + "\"shape\":[1],\"data\":[\"" + sentence + "\"]}]}";
+        HttpResponse<byte[]> r = http.postJson("/v2/models/" + MODEL + "/versions/1/infer", req);
+        assertEquals(200, r.statusCode(), Http.text(r));
+        JsonNode hidden = Http.json(r).get("outputs").get(0);
+        int seqLen = hidden.get("shape").get(1).asInt();
+        ArrayNode ones = Http.JSON.createArrayNode();
+        for (int t = 0; t < seqLen; t++) {
+            ones.add(1);
+        }
+        double[] vigil = meanPoolNormalize(hidden.get("data"), ones, 0, seqLen, 384);
+        assertTrue(cosine(vigil, reference.embed(sentence).content().vector()) >= 0.9999);
     }
 
     @Test
