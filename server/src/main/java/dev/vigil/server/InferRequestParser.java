@@ -5,12 +5,12 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.util.TokenBuffer;
+import dev.vigil.server.request.JsonErrorMessage;
+import dev.vigil.server.request.JsonLimits;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -26,10 +26,7 @@ import java.util.List;
  * little-endian sections after the header. Floating-point inputs must be finite.
  */
 public final class InferRequestParser {
-    private static final JsonFactory FACTORY = JsonFactory.builder()
-            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
-            .build();
+    private static final JsonFactory FACTORY = JsonLimits.factory();
     private static final ObjectMapper MAPPER = new ObjectMapper(FACTORY);
 
     /**
@@ -51,38 +48,45 @@ public final class InferRequestParser {
         String id = null;
         JsonNode parameters = MissingNode.getInstance();
         try (JsonParser p = FACTORY.createParser(body, 0, jsonLength)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                throw ApiException.badRequest("request body must be a JSON object");
-            }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken t = p.nextToken();
-                switch (field) {
-                    case "id" -> {
-                        if (t != JsonToken.VALUE_STRING) {
-                            throw ApiException.badRequest("'id' must be a string");
-                        }
-                        id = p.getText();
-                    }
-                    case "parameters" -> parameters = readObject(p, "parameters");
-                    case "inputs" -> {
-                        expectArray(p, "inputs");
-                        while (p.nextToken() != JsonToken.END_ARRAY) {
-                            pending.add(parseInput(p, pending.size(), jsonLength));
-                        }
-                    }
-                    case "outputs" -> {
-                        expectArray(p, "outputs");
-                        while (p.nextToken() != JsonToken.END_ARRAY) {
-                            outputs.add(parseOutput(p));
-                        }
-                    }
-                    default -> p.skipChildren();
+            try {
+                if (p.nextToken() != JsonToken.START_OBJECT) {
+                    throw ApiException.badRequest("request body must be a JSON object");
                 }
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String field = p.currentName();
+                    JsonToken t = p.nextToken();
+                    switch (field) {
+                        case "id" -> {
+                            if (t != JsonToken.VALUE_STRING) {
+                                throw ApiException.badRequest("'id' must be a string");
+                            }
+                            id = p.getText();
+                        }
+                        case "parameters" -> parameters = readObject(p, "parameters");
+                        case "inputs" -> {
+                            expectArray(p, "inputs");
+                            while (p.nextToken() != JsonToken.END_ARRAY) {
+                                pending.add(parseInput(p, pending.size(), jsonLength));
+                            }
+                        }
+                        case "outputs" -> {
+                            expectArray(p, "outputs");
+                            while (p.nextToken() != JsonToken.END_ARRAY) {
+                                outputs.add(parseOutput(p));
+                            }
+                        }
+                        default -> p.skipChildren();
+                    }
+                }
+                if (p.nextToken() != null) {
+                    throw ApiException.badRequest("malformed JSON at line " + p.currentLocation().getLineNr()
+                            + ", column " + p.currentLocation().getColumnNr()
+                            + ": content after the end of the request object");
+                }
+            } catch (JsonProcessingException e) {
+                // inside the parser's scope: the library's limit errors carry no location of their own
+                throw ApiException.badRequest(JsonErrorMessage.of(e, p.currentLocation()));
             }
-        } catch (JsonProcessingException e) {
-            throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage() + " (line "
-                    + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
         } catch (IOException e) {
             throw ApiException.badRequest("cannot read the request: " + e.getMessage());
         }
