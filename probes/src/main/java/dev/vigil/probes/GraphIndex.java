@@ -92,8 +92,8 @@ final class GraphIndex {
     }
 
     /**
-     * True for an initializer, a Constant node's output, or a Transpose/Cast/Identity of a constant (how exporters
-     * store a transposed or down-cast weight).
+     * True for an initializer, a Constant node's output, or a Transpose/Cast/Identity/DequantizeLinear of a constant
+     * (how exporters store a transposed, down-cast or quantized weight).
      */
     boolean isConstant(String tensor) {
         for (int depth = 0; depth < 8; depth++) {
@@ -107,7 +107,7 @@ final class GraphIndex {
             switch (p.getOpType()) {
                 case "Constant":
                     return true;
-                case "Transpose", "Cast", "Identity":
+                case "Transpose", "Cast", "Identity", "DequantizeLinear":
                     tensor = in(p, 0);
                     break;
                 default:

@@ -14,6 +14,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Finds the probe sites of SPEC §3 in an ONNX graph: {@code attention}, {@code mlp}, {@code residual} and
@@ -24,6 +25,9 @@ import java.util.Map;
 public final class SiteDiscovery {
     /** How many nodes an activation's result may pass through (gate Mul, Dropout, Cast) before a MatMul/Gemm. */
     private static final int MAX_HOPS = 4;
+    /** Nodes whose output 0 carries their input 0's values on to a MatMul (up to dropout, casting or rounding). */
+    private static final Set<String> PASS_THROUGH = Set.of("Dropout", "Cast", "Identity", "QuantizeLinear",
+            "DequantizeLinear", "DynamicQuantizeLinear");
 
     private final GraphIndex g;
 
@@ -74,7 +78,7 @@ public final class SiteDiscovery {
         return type == 0 || type == TensorProto.DataType.FLOAT_VALUE;
     }
 
-    /** Softmax outputs that are, possibly through Dropout/Cast/Identity, the left operand of a MatMul. */
+    /** Softmax outputs that are, possibly through Dropout/Cast/Identity or a Q/DQ pair, the left operand of a MatMul. */
     private List<PatternMatch> attention() {
         List<PatternMatch> found = new ArrayList<>();
         for (int i = 0; i < g.nodeCount(); i++) {
@@ -92,7 +96,7 @@ public final class SiteDiscovery {
         return found;
     }
 
-    /** Activation outputs whose result reaches a MatMul/Gemm directly or through a gate Mul, Dropout or Cast. */
+    /** Activation outputs whose result reaches a (possibly quantized) MatMul/Gemm directly or through pass-through nodes. */
     private List<PatternMatch> mlp() {
         List<PatternMatch> found = new ArrayList<>();
         for (PatternMatch m : ActivationPatterns.find(g)) {
@@ -104,8 +108,10 @@ public final class SiteDiscovery {
     }
 
     /**
-     * True when {@code tensor} is an operand of a MatMul/Gemm (only the left operand when {@code leftOnly}), directly
-     * or through at most {@link #MAX_HOPS} pass-through nodes: Dropout, Cast, Identity, and for activations a Mul.
+     * True when {@code tensor} is an operand of a MatMul/Gemm or a quantized MatMul (MatMulInteger, QLinearMatMul;
+     * only the left operand when {@code leftOnly}), directly or through at most {@link #MAX_HOPS} pass-through nodes:
+     * Dropout, Cast, Identity, the quantization ops (QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear), and
+     * for activations a Mul.
      */
     private boolean reachesMatMul(String tensor, boolean leftOnly) {
         Deque<String> frontier = new ArrayDeque<>();
@@ -115,20 +121,15 @@ public final class SiteDiscovery {
             for (String t : frontier) {
                 for (GraphIndex.Use use : g.uses(t)) {
                     NodeProto n = g.node(use.node());
-                    switch (n.getOpType()) {
-                        case "MatMul", "Gemm" -> {
-                            if (use.slot() == 0 || (!leftOnly && use.slot() == 1)) {
-                                return true;
-                            }
+                    int right = rightOperandSlot(n.getOpType());
+                    if (right > 0) {
+                        if (use.slot() == 0 || (!leftOnly && use.slot() == right)) {
+                            return true;
                         }
-                        case "Dropout", "Cast", "Identity" -> next.add(out(n, 0));
-                        case "Mul" -> {
-                            if (!leftOnly) {
-                                next.add(out(n, 0));
-                            }
-                        }
-                        default -> {
-                        }
+                    } else if (PASS_THROUGH.contains(n.getOpType()) && use.slot() == 0) {
+                        next.add(out(n, 0));
+                    } else if (n.getOpType().equals("Mul") && !leftOnly) {
+                        next.add(out(n, 0));
                     }
                 }
             }
@@ -137,24 +138,65 @@ public final class SiteDiscovery {
         return false;
     }
 
-    /** The non-constant operand of each MatMul/Gemm whose other operand is constant (a weight). */
+    /** The input slot of a matrix product's right operand (its left is slot 0), or -1 for other ops. */
+    private static int rightOperandSlot(String op) {
+        return switch (op) {
+            case "MatMul", "Gemm", "MatMulInteger" -> 1;
+            case "QLinearMatMul" -> 3;
+            default -> -1;
+        };
+    }
+
+    /**
+     * The non-constant operand of each MatMul/Gemm whose other operand is constant (a weight), seen through
+     * quantization (SPEC §3): for MatMulInteger and QLinearMatMul, and for a MatMul fed by a
+     * QuantizeLinear→DequantizeLinear pair, the site is the float tensor that enters the quantization.
+     */
     private List<PatternMatch> matmulInputs() {
         List<PatternMatch> found = new ArrayList<>();
         for (int i = 0; i < g.nodeCount(); i++) {
             NodeProto n = g.node(i);
-            if (!(n.getOpType().equals("MatMul") || n.getOpType().equals("Gemm")) || n.getInputCount() < 2) {
+            String op = n.getOpType();
+            int right = rightOperandSlot(op);
+            if (right < 0 || n.getInputCount() <= right) {
                 continue;
             }
             String a = in(n, 0);
-            String b = in(n, 1);
+            String b = in(n, right);
             boolean aConst = g.isConstant(a);
             boolean bConst = g.isConstant(b);
-            if (bConst && !aConst) {
-                found.add(new PatternMatch(a, i, n.getOpType()));
-            } else if (aConst && !bConst) {
-                found.add(new PatternMatch(b, i, n.getOpType()));
+            String operand = bConst && !aConst ? a : aConst && !bConst ? b : null;
+            if (operand == null) {
+                continue;
             }
+            String source = floatSource(operand);
+            String pattern = op.equals("MatMul") || op.equals("Gemm")
+                    ? (source.equals(operand) ? op : op + "(QDQ)") : op;
+            found.add(new PatternMatch(source, i, pattern));
         }
         return found;
+    }
+
+    /**
+     * The float tensor behind a quantized operand: the input of the DynamicQuantizeLinear or QuantizeLinear that
+     * produced it, or of the QuantizeLinear behind its DequantizeLinear; the operand itself otherwise.
+     */
+    private String floatSource(String operand) {
+        NodeProto p = g.producer(operand);
+        if (p == null) {
+            return operand;
+        }
+        switch (p.getOpType()) {
+            case "DynamicQuantizeLinear", "QuantizeLinear" -> {
+                return out(p, 0).equals(operand) ? in(p, 0) : operand;
+            }
+            case "DequantizeLinear" -> {
+                NodeProto q = g.producer(in(p, 0));
+                return q != null && q.getOpType().equals("QuantizeLinear") ? in(q, 0) : operand;
+            }
+            default -> {
+                return operand;
+            }
+        }
     }
 }

@@ -49,6 +49,17 @@ final class TestGraph {
         return this;
     }
 
+    /** An int8 initializer (a quantized weight or zero point); no dims means a scalar. */
+    TestGraph int8(String name, byte[] values, long... dims) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT8_VALUE)
+                .setRawData(com.google.protobuf.ByteString.copyFrom(values));
+        for (long d : dims) {
+            t.addDims(d);
+        }
+        graph.addInitializer(t);
+        return this;
+    }
+
     TestGraph scalar(String name, float value) {
         return weight(name, new float[] {value});
     }
