@@ -58,6 +58,22 @@ public final class Main implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE})")
     long probeBufferMb = DEFAULTS.probeBufferMb();
 
+    @Option(names = "--max-header-bytes", description = "request line and headers together; 431 (or 414 for "
+            + "the URI) above (default: ${DEFAULT-VALUE})")
+    int maxHeaderBytes = DEFAULTS.maxHeaderBytes();
+
+    @Option(names = "--idle-timeout-ms", description = "a connection silent this long is closed; 408 while a "
+            + "request body is read (default: ${DEFAULT-VALUE})")
+    long idleTimeoutMs = DEFAULTS.idleTimeoutMs();
+
+    @Option(names = "--body-timeout-ms", description = "a request body must arrive whole within this time of its "
+            + "headers; 408 after (default: ${DEFAULT-VALUE})")
+    long bodyTimeoutMs = DEFAULTS.bodyTimeoutMs();
+
+    @Option(names = "--body-budget-mb", description = "MiB that request bodies in progress and the tensors decoded "
+            + "from them may take together; 503 beyond, 413 for one request over it (default: ${DEFAULT-VALUE})")
+    long bodyBudgetMb = DEFAULTS.bodyBudgetMb();
+
     public static void main(String[] args) {
         // Before any DJL class loads: DJL must never reach the network (telemetry, native downloads).
         System.setProperty("ai.djl.offline", "true");
@@ -69,8 +85,11 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
         ServerOptions options;
         try {
-            options = new ServerOptions(models, host, port, Device.parse(device), maxBodyBytes, maxBatchSize,
-                    maxSequenceLength, maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb);
+            options = ServerOptions.builder().modelsDir(models).host(host).port(port).device(Device.parse(device))
+                    .maxBodyBytes(maxBodyBytes).maxBatchSize(maxBatchSize).maxSequenceLength(maxSequenceLength)
+                    .maxInflight(maxInflight).maxQueue(maxQueue).intraOpThreads(intraOpThreads)
+                    .probeQueue(probeQueue).probeBufferMb(probeBufferMb).maxHeaderBytes(maxHeaderBytes)
+                    .idleTimeoutMs(idleTimeoutMs).bodyTimeoutMs(bodyTimeoutMs).bodyBudgetMb(bodyBudgetMb).build();
         } catch (IllegalArgumentException e) {
             System.err.println("vigil: " + e.getMessage());
             return 2;
@@ -81,7 +100,12 @@ public final class Main implements Callable<Integer> {
             server.close();
             stopped.countDown();
         }, "vigil-shutdown"));
-        server.start();
+        try {
+            server.start();
+        } catch (StartupException e) {
+            System.err.println("vigil: " + e.getMessage());
+            return 1;
+        }
         stopped.await();
         return 0;
     }

@@ -17,10 +17,16 @@ import java.nio.file.Path;
  * @param intraOpThreads    ONNX Runtime intra-op threads per session; 0 lets ORT choose
  * @param probeQueue        probed requests that may wait for the probe worker; beyond, they are dropped (counted)
  * @param probeBufferMb     MiB of direct memory that all models' reused tap buffers may hold together
+ * @param maxHeaderBytes    the request line and headers together (431 or 414 above)
+ * @param idleTimeoutMs     a connection on which nothing arrives for this long is closed (408 while a body is read)
+ * @param bodyTimeoutMs     a request body must arrive whole within this time of its headers (408 after)
+ * @param bodyBudgetMb      MiB that the bodies of all requests in progress, and the tensors decoded from them, may
+ *                          take together (503 beyond)
  */
 public record ServerOptions(Path modelsDir, String host, int port, Device device, long maxBodyBytes,
                             int maxBatchSize, int maxSequenceLength, int maxInflight, int maxQueue,
-                            int intraOpThreads, int probeQueue, long probeBufferMb) {
+                            int intraOpThreads, int probeQueue, long probeBufferMb, int maxHeaderBytes,
+                            long idleTimeoutMs, long bodyTimeoutMs, long bodyBudgetMb) {
 
     public ServerOptions {
         require(port >= 0 && port <= 65535, "port must be 0..65535");
@@ -32,6 +38,10 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         require(intraOpThreads >= 0, "intra-op threads must not be negative");
         require(probeQueue > 0, "probe queue must be positive");
         require(probeBufferMb > 0 && probeBufferMb <= 1L << 30, "probe buffer MiB must be 1..2^30");
+        require(maxHeaderBytes >= 1024 && maxHeaderBytes <= 1 << 20, "max header bytes must be 1024..1048576");
+        require(idleTimeoutMs > 0, "idle timeout must be positive");
+        require(bodyTimeoutMs > 0, "body timeout must be positive");
+        require(bodyBudgetMb > 0 && bodyBudgetMb <= 1L << 30, "body budget MiB must be 1..2^30");
     }
 
     private static void require(boolean ok, String message) {
@@ -59,6 +69,10 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private int intraOpThreads = 0;
         private int probeQueue = 16;
         private long probeBufferMb = 2048;
+        private int maxHeaderBytes = 8192;
+        private long idleTimeoutMs = 30_000;
+        private long bodyTimeoutMs = 60_000;
+        private long bodyBudgetMb = 512;
 
         public Builder modelsDir(Path v) { modelsDir = v; return this; }
         public Builder host(String v) { host = v; return this; }
@@ -72,10 +86,15 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         public Builder intraOpThreads(int v) { intraOpThreads = v; return this; }
         public Builder probeQueue(int v) { probeQueue = v; return this; }
         public Builder probeBufferMb(long v) { probeBufferMb = v; return this; }
+        public Builder maxHeaderBytes(int v) { maxHeaderBytes = v; return this; }
+        public Builder idleTimeoutMs(long v) { idleTimeoutMs = v; return this; }
+        public Builder bodyTimeoutMs(long v) { bodyTimeoutMs = v; return this; }
+        public Builder bodyBudgetMb(long v) { bodyBudgetMb = v; return this; }
 
         public ServerOptions build() {
             return new ServerOptions(modelsDir, host, port, device, maxBodyBytes, maxBatchSize, maxSequenceLength,
-                    maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb);
+                    maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb, maxHeaderBytes, idleTimeoutMs,
+                    bodyTimeoutMs, bodyBudgetMb);
         }
     }
 }

@@ -4,12 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vigil.server.health.HealthPage;
+import dev.vigil.server.http.JettySettings;
 import dev.vigil.server.probe.ProbeLayer;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
+import io.javalin.http.NotFoundResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +22,8 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -76,12 +80,16 @@ public final class VigilServer implements AutoCloseable {
      * Loads the models and starts listening.
      *
      * @return the bound port (the chosen one when the options ask for port 0)
-     * @throws IOException when the model directory cannot be read
+     * @throws StartupException before any model loads when the model directory or the port cannot be used
+     * @throws IOException      when the model directory cannot be read
      */
     public synchronized int start() throws IOException {
         if (app != null) {
             throw new IllegalStateException("already started");
         }
+        JettySettings jetty = new JettySettings(options.host(), options.port(), options.maxHeaderBytes(),
+                options.idleTimeoutMs());
+        checkStartable(jetty);
         sessions = new SessionFactory(options.device(), options.intraOpThreads());
         repository = ModelRepository.load(options.modelsDir(), sessions, options.maxBatchSize(),
                 options.maxSequenceLength(), probes);
@@ -100,14 +108,36 @@ public final class VigilServer implements AutoCloseable {
             cfg.startupWatcherEnabled = false;
             cfg.http.maxRequestSize = options.maxBodyBytes();
             cfg.http.disableCompression();
-            cfg.jetty.defaultHost = options.host();
+            jetty.apply(cfg);
         });
         routes(app);
-        app.start(options.host(), options.port());
+        try {
+            app.start();
+        } catch (RuntimeException e) {
+            app = null;
+            throw new StartupException("cannot listen on " + options.host() + ":" + options.port() + ": "
+                    + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
+        }
         long ready = repository.entries().values().stream().filter(ModelRepository.Entry::ready).count();
         LOG.info("Vigil listening on http://{}:{} (device {}; {} model(s) ready, {} failed)", options.host(),
                 app.port(), sessions.effectiveDevice(), ready, repository.entries().size() - ready);
         return app.port();
+    }
+
+    /** Fails with one line when the model directory is missing or unreadable, or the port is taken. */
+    private void checkStartable(JettySettings jetty) throws StartupException {
+        Path dir = options.modelsDir();
+        if (!Files.isDirectory(dir)) {
+            throw new StartupException("model repository " + dir.toAbsolutePath() + " is not a directory (--models)");
+        }
+        if (!Files.isReadable(dir) || !Files.isExecutable(dir)) {
+            throw new StartupException("model repository " + dir.toAbsolutePath() + " cannot be read (--models)");
+        }
+        try {
+            jetty.checkPortFree();
+        } catch (IOException e) {
+            throw new StartupException(e.getMessage() + " (--host/--port)");
+        }
     }
 
     /** The bound port; valid after {@link #start()}. */
@@ -158,6 +188,8 @@ public final class VigilServer implements AutoCloseable {
         });
         new HealthPage(probes).register(app);
         app.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.getMessage()));
+        app.exception(NotFoundResponse.class, (e, ctx) ->
+                error(ctx, 404, "no endpoint " + ctx.req().getMethod() + " " + ctx.path()));
         app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
         app.exception(Exception.class, (e, ctx) -> {
             LOG.error("Unexpected error on {} {}", ctx.method(), ctx.path(), e);

@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Timeout;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,5 +80,33 @@ class JarLaunchTest {
         String err = new String(bad.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(2, bad.waitFor());
         assertTrue(err.contains("device must be cpu, cuda or cuda:<id>, not 'gpu'"), err);
+    }
+
+    /** Everything the process printed, once it has exited with the expected code within 60 s. */
+    private static String exitsWith(int code, Process p) throws Exception {
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "exits: " + out);
+        assertEquals(code, p.exitValue(), out);
+        return out;
+    }
+
+    @Test
+    void aMissingModelDirectoryIsOneLineAndAnExitCode() throws Exception {
+        Path missing = Files.createTempDirectory("vigil-launch").resolve("no-such-dir");
+        String out = exitsWith(1, launch("--models", missing.toString(), "--port", "0"));
+        assertEquals(1, out.strip().lines().count(), "one line, no stack trace:\n" + out);
+        assertTrue(out.startsWith("vigil: model repository ") && out.contains("no-such-dir")
+                && out.contains("is not a directory (--models)"), out);
+    }
+
+    @Test
+    void aTakenPortIsOneLineBeforeAnyModelLoads() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            int port = taken.getLocalPort();
+            String out = exitsWith(1, launch("--models", MiniLmTextTest.MODELS.toString(), "--port",
+                    Integer.toString(port), "--device", "cpu"));
+            assertEquals(1, out.strip().lines().count(), "one line, no model loaded, no stack trace:\n" + out);
+            assertTrue(out.startsWith("vigil: cannot listen on 127.0.0.1:" + port + ": "), out);
+        }
     }
 }

@@ -1,0 +1,131 @@
+package dev.vigil.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Requests that Jetty refuses below the application, written byte for byte on a socket: every reply is a 4xx
+ * with a JSON {@code {"error": ...}} that names the problem, never Jetty's HTML page.
+ */
+class JettyErrorsTest {
+    private static final int MAX_HEADER = 4096;
+
+    @TempDir
+    static Path repo;
+    private static VigilServer server;
+    private static RawHttp raw;
+
+    @BeforeAll
+    static void start() throws IOException {
+        TestModels.writeMlp(repo, "mlp");
+        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
+                .intraOpThreads(1).maxHeaderBytes(MAX_HEADER).build());
+        raw = new RawHttp(server.start());
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private static final String GOOD_BODY = "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\","
+            + "\"data\":[1,2,3]}]}";
+
+    /** The reply is the status, in JSON, with an error naming each fragment (case-insensitive). */
+    private static void assertJsonError(RawHttp.Reply r, int status, String... fragments) throws IOException {
+        assertEquals(status, r.status(), r.text());
+        assertTrue(r.header("content-type") != null && r.header("content-type").startsWith("application/json"),
+                "content type " + r.header("content-type") + " of " + r.text());
+        JsonNode error = Http.JSON.readTree(r.body()).get("error");
+        assertTrue(error != null && error.isTextual() && !error.asText().isBlank(), r.text());
+        for (String f : fragments) {
+            assertTrue(error.asText().toLowerCase().contains(f.toLowerCase()),
+                    "'" + error.asText() + "' should name '" + f + "'");
+        }
+        RawHttp.Reply ok = raw.exchange("POST /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                + "Content-Length: " + GOOD_BODY.length() + "\r\n\r\n" + GOOD_BODY);
+        assertEquals(200, ok.status(), "the server still serves after the error: " + ok.text());
+    }
+
+    private static RawHttp.Reply send(String request) {
+        return raw.exchange(request);
+    }
+
+    @Test
+    void malformedRequestLine() throws IOException {
+        assertJsonError(send("GARBAGE\r\n\r\n"), 400);
+        assertJsonError(send("GET /v2 FOO/1.1\r\nHost: t\r\n\r\n"), 400, "HTTP version");
+    }
+
+    @Test
+    void controlCharacterInAHeader() throws IOException {
+        assertJsonError(send("GET /v2 HTTP/1.1\r\nHost: t\r\nX-Bad: a\u0001b\r\n\r\n"), 400, "illegal character");
+    }
+
+    @Test
+    void badNegativeAndDuplicateContentLength() throws IOException {
+        String post = "POST /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\n";
+        assertJsonError(send(post + "Content-Length: abc\r\n\r\n{}"), 400, "content-length");
+        assertJsonError(send(post + "Content-Length: -5\r\n\r\n{}"), 400, "content-length");
+        assertJsonError(send(post + "Content-Length: 2\r\nContent-Length: 3\r\n\r\n{} "), 400, "content-length");
+    }
+
+    @Test
+    void contentLengthTogetherWithChunked() throws IOException {
+        assertJsonError(send("POST /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\nContent-Length: 7\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"), 400, "transfer-encoding");
+    }
+
+    @Test
+    void nulInThePath() throws IOException {
+        assertJsonError(send("GET /v2/models/ml%00p HTTP/1.1\r\nHost: t\r\n\r\n"), 400);
+    }
+
+    @Test
+    void duplicateHost() throws IOException {
+        assertJsonError(send("GET /v2 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400, "host");
+    }
+
+    @Test
+    void foldedHeader() throws IOException {
+        assertJsonError(send("GET /v2 HTTP/1.1\r\nHost: t\r\nX-Folded: a\r\n  b\r\n\r\n"), 400, "fold");
+    }
+
+    @Test
+    void headersOverTheLimit() throws IOException {
+        assertJsonError(send("GET /v2 HTTP/1.1\r\nHost: t\r\nX-Big: " + "a".repeat(MAX_HEADER) + "\r\n\r\n"), 431,
+                Integer.toString(MAX_HEADER), "--max-header-bytes");
+    }
+
+    @Test
+    void uriOverTheLimit() throws IOException {
+        assertJsonError(send("GET /v2/" + "a".repeat(MAX_HEADER) + " HTTP/1.1\r\nHost: t\r\n\r\n"), 414,
+                Integer.toString(MAX_HEADER), "--max-header-bytes");
+    }
+
+    @Test
+    void http2PrefaceAndRequestLine() throws IOException {
+        RawHttp.Reply preface = send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        assertTrue(preface.status() == 426 || preface.status() == 400, preface.text());
+        assertJsonError(preface, preface.status());
+        RawHttp.Reply h2 = send("GET /v2 HTTP/2.0\r\nHost: t\r\n\r\n");
+        assertTrue(h2.status() == 426 || h2.status() == 400, h2.status() + " " + h2.text());
+        assertJsonError(h2, h2.status());
+    }
+
+    @Test
+    void unknownRouteAndWrongMethod() throws IOException {
+        assertJsonError(send("GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "/nowhere");
+        assertJsonError(send("DELETE /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "DELETE");
+        assertJsonError(send("BREW /v2 HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "BREW");
+    }
+}
