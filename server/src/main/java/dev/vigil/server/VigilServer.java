@@ -189,7 +189,7 @@ public final class VigilServer implements AutoCloseable {
         new HealthPage(probes).register(app);
         app.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.getMessage()));
         app.exception(NotFoundResponse.class, (e, ctx) ->
-                error(ctx, 404, "no endpoint " + ctx.req().getMethod() + " " + ctx.path()));
+                error(ctx, 404, "endpoint " + ctx.req().getMethod() + " " + ctx.path() + " not found"));
         app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
         app.exception(Exception.class, (e, ctx) -> {
             LOG.error("Unexpected error on {} {}", ctx.method(), ctx.path(), e);
@@ -197,7 +197,7 @@ public final class VigilServer implements AutoCloseable {
         });
         app.error(404, ctx -> {
             if (ctx.result() == null) {
-                error(ctx, 404, "no endpoint " + ctx.method() + " " + ctx.path());
+                error(ctx, 404, "endpoint " + ctx.req().getMethod() + " " + ctx.path() + " not found");
             }
         });
     }
