@@ -2,6 +2,7 @@ package dev.vigil.server;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,9 +66,23 @@ public final class SessionFactory {
                 cudaWorks = true;
             } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
                 cudaWorks = false;
-                LOG.warn("CUDA execution provider unavailable ({}); using CPU", e.getMessage());
+                // Asked for by name, a CPU fallback is worth a warning; tried by default, it is the expected case.
+                if (requested.explicit()) {
+                    LOG.warn("CUDA execution provider unavailable for --device {}: {}; running on CPU", requested,
+                            cudaFailure(e));
+                } else {
+                    LOG.info("CUDA execution provider unavailable: {}; running on CPU", cudaFailure(e));
+                }
             }
         }
         return options;
+    }
+
+    /** Why CUDA did not load, with what to do about it. */
+    private static String cudaFailure(Throwable e) {
+        if (!OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
+            return "this is the CPU build of ONNX Runtime (the GPU build is the Maven profile -Pcuda)";
+        }
+        return e.getMessage() + " (the GPU build needs CUDA 12 with cuDNN 9 and an NVIDIA driver; see docs/GPU.md)";
     }
 }

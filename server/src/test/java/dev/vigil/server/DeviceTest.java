@@ -20,5 +20,12 @@ class DeviceTest {
         assertTrue(e.getMessage().contains("cpu, cuda or cuda:<id>"));
         assertThrows(IllegalArgumentException.class, () -> Device.parse("cuda:-1"));
         assertThrows(IllegalArgumentException.class, () -> Device.parse("cuda:x"));
+        assertEquals(new Device(true, 2, true), Device.parse(" cuda:2 "));
+        assertEquals(Device.auto(), Device.parse("  "));
+        assertEquals("cuda:2", Device.parse("cuda:2").toString());
+        assertEquals("cpu", Device.parse("cpu").toString());
+        for (String bad : new String[]{"cuda:", "cuda:1x", "CUDA", "cuda0", "cuda:99999999999"}) {
+            assertThrows(IllegalArgumentException.class, () -> Device.parse(bad), bad);
+        }
     }
 }
