@@ -1,7 +1,6 @@
 package dev.vigil.server;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -10,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.lang.reflect.Array;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -45,75 +43,126 @@ public final class InferenceService {
      * @throws ApiException 400 for a request that does not fit the model, 500 when the model run fails
      */
     public InferResponse infer(ServedModel model, InferRequest request) {
-        ModelSession session = model.session();
+        return run(model, prepare(model, request));
+    }
+
+    /**
+     * Checks a request against the model (names, datatypes, shapes, batch and sequence limits), tokenizes text and
+     * resolves the outputs it asks for, without running anything.
+     *
+     * @throws ApiException 400 for a request that does not fit the model
+     */
+    public PreparedRequest prepare(ServedModel model, InferRequest request) {
+        Map<String, InputTensor> feeds = new LinkedHashMap<>();
+        Set<String> echoable = Set.of();
+        int rows;
+        long tokens;
+        InputTensor text = textInput(model, request);
+        if (text != null) {
+            TextTokenizer.TokenizedBatch tb = tokenize(model, text);
+            long[] shape = {tb.batch(), tb.length()};
+            for (Map.Entry<ServedModel.TokenField, String> e : model.tokenInputs().entrySet()) {
+                ByteBuffer values = switch (e.getKey()) {
+                    case IDS -> tb.ids();
+                    case ATTENTION_MASK -> tb.attentionMask();
+                    case TYPE_IDS -> tb.typeIds();
+                };
+                feeds.put(e.getValue(), new InputTensor(e.getValue(), Datatype.INT64, shape, values, null));
+            }
+            echoable = feeds.keySet();
+            rows = tb.batch();
+            tokens = tb.tokens();
+        } else {
+            rows = (int) checkTensorInputs(model, request);
+            for (InputTensor in : request.inputs()) {
+                feeds.put(in.name(), in);
+            }
+            tokens = countTokens(model, feeds);
+        }
+        Map<String, Boolean> wanted = resolveOutputs(model, request, echoable);
+        Set<String> fromModel = new LinkedHashSet<>();
+        for (String name : wanted.keySet()) {
+            if (!echoable.contains(name)) {
+                fromModel.add(name);
+            }
+        }
+        if (fromModel.isEmpty()) {
+            throw ApiException.badRequest("ask for at least one model output "
+                    + model.session().outputNames() + "; token tensors come only alongside one");
+        }
+        return new PreparedRequest(request, feeds, rows, tokens, text != null, wanted, fromModel);
+    }
+
+    /**
+     * Runs one prepared request alone.
+     *
+     * @throws ApiException 500 when the model run fails
+     */
+    public InferResponse run(ServedModel model, PreparedRequest prepared) {
+        return execute(model, prepared.request(), prepared.feeds(), prepared.fromModel(), prepared.rows(),
+                prepared.tokens(), (values, extras) -> {
+                    List<OutputTensor> outputs = new ArrayList<>(prepared.wanted().size());
+                    for (Map.Entry<String, Boolean> w : prepared.wanted().entrySet()) {
+                        outputs.add(copyOut(w.getKey(), values.get(w.getKey()), w.getValue()));
+                    }
+                    return new InferResponse(model.name(), prepared.request().id(), List.copyOf(outputs), extras);
+                });
+    }
+
+    /** Reads a run's tensors while they are alive. */
+    @FunctionalInterface
+    public interface RunReader<T> {
+        /**
+         * @param values the computed outputs and the input tensors, by name; closed after this returns
+         * @param extras the run observer's extra response fields
+         */
+        T read(Map<String, OnnxTensor> values, Map<String, JsonNode> extras) throws OrtException;
+    }
+
+    /**
+     * Runs the model once on these inputs, observed by the run observer as {@code observed}, and hands the
+     * tensors to {@code reader}. Every tensor is closed before it returns; the input buffers are used in place.
+     *
+     * @param rows   the run's batch size, for {@code vigil_batch_size}
+     * @param tokens the run's unmasked tokens, for {@code vigil_tokens_total}
+     * @throws ApiException 500 when the model run fails
+     */
+    public <T> T execute(ServedModel model, InferRequest observed, Map<String, InputTensor> inputs,
+                         Set<String> fromModel, long rows, long tokens, RunReader<T> reader) {
         Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
-        Map<String, OnnxTensor> echoable = new HashMap<>();
         try {
-            long batch;
-            long tokens;
-            InputTensor text = textInput(model, request);
-            if (text != null) {
-                TextTokenizer.TokenizedBatch tb = tokenize(model, text);
-                for (Map.Entry<ServedModel.TokenField, String> e : model.tokenInputs().entrySet()) {
-                    LongBuffer values = switch (e.getKey()) {
-                        case IDS -> tb.ids();
-                        case ATTENTION_MASK -> tb.attentionMask();
-                        case TYPE_IDS -> tb.typeIds();
-                    };
-                    OnnxTensor t = OnnxTensor.createTensor(env, values, new long[]{tb.batch(), tb.length()});
-                    feeds.put(e.getValue(), t);
-                    echoable.put(e.getValue(), t);
-                }
-                batch = tb.batch();
-                tokens = tb.tokens();
-            } else {
-                batch = checkTensorInputs(model, request);
-                for (InputTensor in : request.inputs()) {
-                    feeds.put(in.name(), tensor(in));
-                }
-                tokens = countTokens(model, feeds);
+            for (InputTensor in : inputs.values()) {
+                feeds.put(in.name(), tensor(in));
             }
-            Map<String, Boolean> wanted = resolveOutputs(model, request, echoable.keySet());
-            Set<String> fromModel = new LinkedHashSet<>();
-            for (String name : wanted.keySet()) {
-                if (!echoable.containsKey(name)) {
-                    fromModel.add(name);
-                }
-            }
-            if (fromModel.isEmpty()) {
-                throw ApiException.badRequest("ask for at least one model output "
-                        + model.session().outputNames() + "; token tensors come only alongside one");
-            }
-            List<OutputTensor> outputs = new ArrayList<>(wanted.size());
-            Map<String, JsonNode> extras;
-            RunTaps taps = observer.beforeRun(model, request, feeds);
+            T read;
+            RunTaps taps = observer.beforeRun(model, observed, feeds);
             try {
                 long t0 = System.nanoTime();
                 OrtSession.Result run;
                 try {
-                    run = session.run(feeds, fromModel, taps.outputs(), taps.pinned());
+                    run = model.session().run(feeds, fromModel, taps.outputs(), taps.pinned());
                 } catch (OrtException e) {
                     if (taps.pinned().isEmpty()) {
                         throw e;
                     }
                     taps = taps.unpinned(e);
                     t0 = System.nanoTime();
-                    run = session.run(feeds, fromModel, taps.outputs(), taps.pinned());
+                    run = model.session().run(feeds, fromModel, taps.outputs(), taps.pinned());
                 }
                 try (OrtSession.Result result = run) {
                     metrics.observeInference(model.name(), (System.nanoTime() - t0) / 1e9);
-                    extras = observer.onRun(model, request, feeds, result, taps);
-                    for (Map.Entry<String, Boolean> w : wanted.entrySet()) {
-                        OnnxValue value = echoable.containsKey(w.getKey()) ? echoable.get(w.getKey())
-                                : result.get(w.getKey()).orElseThrow();
-                        outputs.add(copyOut(w.getKey(), (OnnxTensor) value, w.getValue()));
+                    Map<String, JsonNode> extras = observer.onRun(model, observed, feeds, result, taps);
+                    Map<String, OnnxTensor> values = new HashMap<>(feeds);
+                    for (String name : fromModel) {
+                        values.put(name, (OnnxTensor) result.get(name).orElseThrow());
                     }
+                    read = reader.read(values, extras);
                 }
             } finally {
                 taps.close();
             }
-            metrics.observeBatch(model.name(), batch, tokens);
-            return new InferResponse(model.name(), request.id(), List.copyOf(outputs), extras);
+            metrics.observeBatch(model.name(), rows, tokens);
+            return read;
         } catch (OrtException e) {
             throw new ApiException(500, "model '" + model.name() + "' failed to run: " + e.getMessage());
         } finally {
@@ -220,17 +269,17 @@ public final class InferenceService {
         return OnnxTensor.createTensor(env, in.data(), in.shape(), in.datatype().onnxType());
     }
 
-    /** Unmasked tokens of a tensor request to a model with an attention-mask input (0 otherwise). */
-    private static long countTokens(ServedModel model, Map<String, OnnxTensor> feeds) {
+    /** Unmasked tokens of a tensor request to a model with an INT64 attention-mask input (0 otherwise). */
+    private static long countTokens(ServedModel model, Map<String, InputTensor> feeds) {
         String maskName = model.attentionMaskInput();
-        OnnxTensor mask = maskName == null ? null : feeds.get(maskName);
-        if (mask == null) {
+        InputTensor mask = maskName == null ? null : feeds.get(maskName);
+        if (mask == null || mask.datatype() != Datatype.INT64) {
             return 0;
         }
-        LongBuffer m = mask.getLongBuffer();
+        ByteBuffer m = mask.data();
         long n = 0;
-        for (int i = 0; i < m.limit(); i++) {
-            n += m.get(i) != 0 ? 1 : 0;
+        for (int i = 0, cells = m.remaining() / Long.BYTES; i < cells; i++) {
+            n += m.getLong(m.position() + i * Long.BYTES) != 0 ? 1 : 0;
         }
         return n;
     }
@@ -258,7 +307,8 @@ public final class InferenceService {
         return wanted;
     }
 
-    private static OutputTensor copyOut(String name, OnnxTensor tensor, boolean binary) throws OrtException {
+    /** Copies an output tensor out of ONNX Runtime into a response output. */
+    public static OutputTensor copyOut(String name, OnnxTensor tensor, boolean binary) throws OrtException {
         long[] shape = tensor.getInfo().getShape();
         Datatype type = Datatype.fromOnnx(tensor.getInfo().type);
         if (type == null) {

@@ -3,6 +3,7 @@ package dev.vigil.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
+import dev.vigil.server.batching.DynamicBatching;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,10 +18,17 @@ import java.util.Set;
  * @param maxBatchSize      the model's batch limit, or 0 to use the server's
  * @param maxSequenceLength the model's token limit for text inputs, or 0 to use the server's
  * @param probe             the {@code probe} object, or a missing node when absent
+ * @param dynamicBatching   the {@code dynamic_batching} settings ({@link DynamicBatching#OFF} when absent)
  */
-public record ModelConfig(int maxBatchSize, int maxSequenceLength, JsonNode probe) {
-    private static final Set<String> KNOWN = Set.of("max_batch_size", "max_sequence_length", "probe");
+public record ModelConfig(int maxBatchSize, int maxSequenceLength, JsonNode probe, DynamicBatching dynamicBatching) {
+    private static final Set<String> KNOWN = Set.of("max_batch_size", "max_sequence_length", "probe",
+            "dynamic_batching");
     private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    /** A config without dynamic batching. */
+    public ModelConfig(int maxBatchSize, int maxSequenceLength, JsonNode probe) {
+        this(maxBatchSize, maxSequenceLength, probe, DynamicBatching.OFF);
+    }
 
     /** A model without config.json. */
     public static ModelConfig empty() {
@@ -56,7 +64,8 @@ public record ModelConfig(int maxBatchSize, int maxSequenceLength, JsonNode prob
         if (!probe.isMissingNode() && !probe.isObject()) {
             throw new IllegalArgumentException("config.json 'probe' must be an object");
         }
-        return new ModelConfig(positiveInt(root, "max_batch_size"), positiveInt(root, "max_sequence_length"), probe);
+        return new ModelConfig(positiveInt(root, "max_batch_size"), positiveInt(root, "max_sequence_length"), probe,
+                DynamicBatching.parse(root.path("dynamic_batching")));
     }
 
     private static int positiveInt(JsonNode root, String key) {

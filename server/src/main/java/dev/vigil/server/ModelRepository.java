@@ -101,6 +101,7 @@ public final class ModelRepository implements AutoCloseable {
             throw new IOException("no model.onnx in " + modelDir);
         }
         ModelConfig config = ModelConfig.read(modelDir.resolve("config.json"));
+        config.dynamicBatching().check(config.maxBatchSize() > 0 ? config.maxBatchSize() : defaultBatch);
         ModelPreparer.Prepared prepared = preparer.prepare(name, config, Files.readAllBytes(onnx));
         ModelSession session;
         try {

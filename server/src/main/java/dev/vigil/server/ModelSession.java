@@ -9,6 +9,7 @@ import ai.onnxruntime.TensorInfo;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -27,12 +28,27 @@ public final class ModelSession implements AutoCloseable {
     private final List<TensorSpec> outputs;
     private final Set<String> outputNames;
     private final Set<String> internalOutputs;
+    private final Map<String, List<String>> dimensionNames;
 
     private ModelSession(OrtSession session, Set<String> internalOutputs) throws OrtException {
         this.session = session;
         this.internalOutputs = Set.copyOf(internalOutputs);
         this.inputs = specs(session.getInputInfo(), Set.of(), "input");
         this.outputs = specs(session.getOutputInfo(), internalOutputs, "output");
+        Map<String, List<String>> dims = new HashMap<>();
+        for (Map<String, NodeInfo> infos : List.of(session.getInputInfo(), session.getOutputInfo())) {
+            for (NodeInfo node : infos.values()) {
+                if (node.getInfo() instanceof TensorInfo info) {
+                    String[] names = info.getDimensionNames();
+                    List<String> list = new ArrayList<>();
+                    for (int i = 0; names != null && i < names.length; i++) {
+                        list.add(names[i] == null ? "" : names[i]);
+                    }
+                    dims.put(node.getName(), List.copyOf(list));
+                }
+            }
+        }
+        this.dimensionNames = Map.copyOf(dims);
         Set<String> names = new LinkedHashSet<>();
         for (TensorSpec s : outputs) {
             names.add(s.name());
@@ -103,6 +119,14 @@ public final class ModelSession implements AutoCloseable {
     /** Graph outputs added for internal use (e.g. probe taps); empty for an unedited model. */
     public Set<String> internalOutputs() {
         return internalOutputs;
+    }
+
+    /**
+     * The symbolic names of an input's or output's axes as the graph declares them ("" for an unnamed axis); empty
+     * when unknown.
+     */
+    public List<String> dimensionNames(String name) {
+        return dimensionNames.getOrDefault(name, List.of());
     }
 
     /** The input spec with this name, or null. */

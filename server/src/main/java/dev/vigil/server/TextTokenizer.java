@@ -52,9 +52,12 @@ public final class TextTokenizer implements AutoCloseable {
             length = Math.max(length, n);
         }
         int cells = encodings.length * length;
-        LongBuffer ids = direct(cells);
-        LongBuffer mask = direct(cells);
-        LongBuffer types = direct(cells);
+        ByteBuffer idBytes = direct(cells);
+        ByteBuffer maskBytes = direct(cells);
+        ByteBuffer typeBytes = direct(cells);
+        LongBuffer ids = idBytes.asLongBuffer();
+        LongBuffer mask = maskBytes.asLongBuffer();
+        LongBuffer types = typeBytes.asLongBuffer();
         long tokens = 0;
         for (Encoding e : encodings) {
             long[] id = e.getIds();
@@ -72,11 +75,11 @@ public final class TextTokenizer implements AutoCloseable {
             mask.position(mask.position() + pad);
             types.position(types.position() + pad);
         }
-        return new TokenizedBatch(encodings.length, length, ids.rewind(), mask.rewind(), types.rewind(), tokens);
+        return new TokenizedBatch(encodings.length, length, idBytes, maskBytes, typeBytes, tokens);
     }
 
-    private static LongBuffer direct(int n) {
-        return ByteBuffer.allocateDirect(Math.max(n, 1) * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
+    private static ByteBuffer direct(int n) {
+        return ByteBuffer.allocateDirect(n * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     @Override
@@ -85,11 +88,11 @@ public final class TextTokenizer implements AutoCloseable {
     }
 
     /**
-     * A tokenized, padded batch, row-major {@code [batch, length]}.
+     * A tokenized, padded batch, row-major {@code [batch, length]}, each field INT64 little-endian in a direct buffer.
      *
      * @param tokens the number of unmasked tokens
      */
-    public record TokenizedBatch(int batch, int length, LongBuffer ids, LongBuffer attentionMask,
-                                 LongBuffer typeIds, long tokens) {
+    public record TokenizedBatch(int batch, int length, ByteBuffer ids, ByteBuffer attentionMask,
+                                 ByteBuffer typeIds, long tokens) {
     }
 }

@@ -3,6 +3,8 @@ package dev.vigil.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vigil.server.batching.Batchers;
+import dev.vigil.server.batching.DynamicBatcher;
 import dev.vigil.server.health.HealthPage;
 import dev.vigil.server.http.JettySettings;
 import dev.vigil.server.probe.ProbeLayer;
@@ -55,6 +57,7 @@ public final class VigilServer implements AutoCloseable {
     private SessionFactory sessions;
     private ModelRepository repository;
     private InferenceService inference;
+    private Batchers batchers;
     private Javalin app;
 
     /** A server whose probe layer observes every run (SPEC §3–§5). */
@@ -94,6 +97,7 @@ public final class VigilServer implements AutoCloseable {
         repository = ModelRepository.load(options.modelsDir(), sessions, options.maxBatchSize(),
                 options.maxSequenceLength(), probes);
         inference = new InferenceService(sessions.environment(), metrics, observer);
+        batchers = new Batchers(repository, inference, admission, metrics.registry());
         Set<String> served = new HashSet<>();
         for (ModelRepository.Entry e : repository.entries().values()) {
             metrics.initModel(e.name());
@@ -330,9 +334,19 @@ public final class VigilServer implements AutoCloseable {
             byte[] body = readBody(ctx);
             long headerLength = headerLength(ctx);
             InferResponseWriter.Encoded encoded;
-            try (AdmissionControl.Permit ignored = admission.acquire()) {
-                InferRequest request = withQueryInspect(ctx, parser.parse(body, headerLength));
-                encoded = writer.encode(inference.infer(model, request));
+            DynamicBatcher batcher = batchers.get(name);
+            if (batcher == null) {
+                try (AdmissionControl.Permit ignored = admission.acquire()) {
+                    InferRequest request = withQueryInspect(ctx, parser.parse(body, headerLength));
+                    encoded = writer.encode(inference.infer(model, request));
+                }
+            } else {
+                // the batch run takes its own slot: a request waiting for its batch holds none
+                PreparedRequest prepared;
+                try (AdmissionControl.Permit ignored = admission.acquire()) {
+                    prepared = inference.prepare(model, withQueryInspect(ctx, parser.parse(body, headerLength)));
+                }
+                encoded = writer.encode(batcher.infer(prepared));
             }
             send(ctx, encoded);
             status = 200;
@@ -427,6 +441,10 @@ public final class VigilServer implements AutoCloseable {
         if (app != null) {
             app.stop();
             app = null;
+        }
+        if (batchers != null) {
+            batchers.close();
+            batchers = null;
         }
         probes.close();
         if (repository != null) {

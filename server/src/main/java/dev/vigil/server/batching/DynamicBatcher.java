@@ -1,0 +1,221 @@
+package dev.vigil.server.batching;
+
+import dev.vigil.server.AdmissionControl;
+import dev.vigil.server.ApiException;
+import dev.vigil.server.InferResponse;
+import dev.vigil.server.InferenceService;
+import dev.vigil.server.PreparedRequest;
+import dev.vigil.server.ServedModel;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One model's dynamic batcher (Triton's semantics): requests wait in a bounded queue; one thread takes the oldest
+ * and the compatible requests behind it, up to {@code max_batch_size} rows, and runs them as one batch as soon as
+ * the batch reaches {@code max_batch_size} or a preferred size, or when the oldest request has waited
+ * {@code max_queue_delay_us}. One batch runs at a time; the next one gathers meanwhile.
+ */
+public final class DynamicBatcher implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DynamicBatcher.class);
+    /** How long a request thread waits for its batch before giving up (a run never takes this long here). */
+    private static final long MAX_WAIT_SECONDS = 300;
+
+    private final ServedModel model;
+    private final InferenceService inference;
+    private final AdmissionControl admission;
+    private final DynamicBatching settings;
+    private final BatchAssembler assembler;
+    private final DistributionDataPoint queueDelay;
+    private final long delayNanos;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    private final Thread thread;
+    private boolean closed;
+
+    private record Pending(PreparedRequest request, Object key, long enqueued, CompletableFuture<InferResponse> result) {
+    }
+
+    /**
+     * @throws IllegalArgumentException when the model's tensors cannot be split by rows (then it is not batched)
+     */
+    DynamicBatcher(ServedModel model, InferenceService inference, AdmissionControl admission,
+                   DistributionDataPoint queueDelay) {
+        this.model = model;
+        this.inference = inference;
+        this.admission = admission;
+        this.settings = model.config().dynamicBatching();
+        this.assembler = new BatchAssembler(model);
+        this.queueDelay = queueDelay;
+        this.delayNanos = TimeUnit.MICROSECONDS.toNanos(settings.maxQueueDelayUs());
+        this.thread = new Thread(this::loop, "vigil-batcher-" + model.name());
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /**
+     * Runs a request in the next batch it fits and waits for its response.
+     *
+     * @throws ApiException 503 when the queue is full or the server is stopping; the run's own errors
+     */
+    public InferResponse infer(PreparedRequest request) {
+        Pending p = new Pending(request, assembler.key(request), System.nanoTime(), new CompletableFuture<>());
+        lock.lock();
+        try {
+            if (closed) {
+                throw new ApiException(503, "model '" + model.name() + "' is shutting down");
+            }
+            if (queue.size() >= settings.maxQueueSize()) {
+                throw new ApiException(503, "server overloaded: model '" + model.name() + "' has "
+                        + queue.size() + " requests waiting for a batch (dynamic_batching.max_queue_size)");
+            }
+            queue.addLast(p);
+            changed.signal();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            return p.result().get(MAX_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof ApiException api) {
+                throw api;
+            }
+            throw new ApiException(500, "model '" + model.name() + "' batch failed: " + e.getCause());
+        } catch (TimeoutException e) {
+            throw new ApiException(503, "model '" + model.name() + "' did not run the request within "
+                    + MAX_WAIT_SECONDS + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiException(503, "interrupted while waiting for a batch");
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            List<Pending> batch;
+            try {
+                batch = nextBatch();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (batch == null) {
+                return;
+            }
+            run(batch);
+        }
+    }
+
+    /** Waits until a batch is due and takes it out of the queue; null once closed and drained. */
+    private List<Pending> nextBatch() throws InterruptedException {
+        lock.lock();
+        try {
+            while (queue.isEmpty() && !closed) {
+                changed.await();
+            }
+            if (queue.isEmpty()) {
+                return null;
+            }
+            while (true) {
+                Pending first = queue.peekFirst();
+                Gathered g = gather(first);
+                long wait = first.enqueued() + delayNanos - System.nanoTime();
+                if (first.key() == BatchAssembler.ALONE || g.full()
+                        || settings.preferredBatchSizes().contains(g.rows()) || wait <= 0 || closed) {
+                    queue.removeAll(g.batch());
+                    return g.batch();
+                }
+                // not due yet: wait for more requests or for the oldest one's delay
+                changed.awaitNanos(wait);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * A batch as it stands.
+     *
+     * @param full whether it cannot grow: max_batch_size reached, or the next compatible request does not fit
+     */
+    private record Gathered(List<Pending> batch, int rows, boolean full) {
+    }
+
+    /** The oldest request and the compatible ones behind it, in arrival order, as long as their rows fit. */
+    private Gathered gather(Pending first) {
+        List<Pending> batch = new ArrayList<>();
+        batch.add(first);
+        int rows = first.request().rows();
+        if (first.key() == BatchAssembler.ALONE) {
+            return new Gathered(batch, rows, true);
+        }
+        for (Pending p : queue) {
+            if (p == first || !Objects.equals(p.key(), first.key())) {
+                continue;
+            }
+            if (rows + p.request().rows() > model.maxBatchSize()) {
+                return new Gathered(batch, rows, true);
+            }
+            rows += p.request().rows();
+            batch.add(p);
+        }
+        return new Gathered(batch, rows, rows >= model.maxBatchSize());
+    }
+
+    private void run(List<Pending> batch) {
+        long start = System.nanoTime();
+        for (Pending p : batch) {
+            queueDelay.observe((start - p.enqueued()) / 1e9);
+        }
+        try (AdmissionControl.Permit ignored = admission.acquire()) {
+            List<InferResponse> responses;
+            if (batch.size() == 1) {
+                responses = List.of(inference.run(model, batch.get(0).request()));
+            } else {
+                List<PreparedRequest> requests = new ArrayList<>(batch.size());
+                for (Pending p : batch) {
+                    requests.add(p.request());
+                }
+                responses = assembler.run(inference, requests);
+            }
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).result().complete(responses.get(i));
+            }
+        } catch (RuntimeException | Error e) {
+            if (!(e instanceof ApiException)) {
+                LOG.error("Model '{}': a batch of {} requests failed", model.name(), batch.size(), e);
+            }
+            for (Pending p : batch) {
+                p.result().completeExceptionally(e);
+            }
+        }
+    }
+
+    /** Stops taking requests, runs those already queued, and ends the thread. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            thread.join(TimeUnit.SECONDS.toMillis(30));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
