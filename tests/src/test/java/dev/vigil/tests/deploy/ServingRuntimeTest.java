@@ -42,7 +42,6 @@ class ServingRuntimeTest {
         try (VigilProcess vigil = start("vigil-cuda")) {
             assertTrue(vigil.log().contains("CUDA execution provider unavailable for --device cuda:0: this is the "
                     + "CPU build of ONNX Runtime"), vigil.log());
-            assertTrue(vigil.log().contains("(device cpu; 1 model(s) ready"), vigil.log());
             String ids = "1,".repeat(255) + "2";
             HttpResponse<byte[]> r = new Http(vigil.port()).postJson("/v2/models/" + MODEL + "/infer",
                     "{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,256],\"datatype\":\"INT64\",\"data\":[" + ids
