@@ -23,9 +23,11 @@ import java.util.stream.Stream;
 public final class ModelRepository implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ModelRepository.class);
 
+    private final Path dir;
     private final Map<String, Entry> entries;
 
-    private ModelRepository(Map<String, Entry> entries) {
+    private ModelRepository(Path dir, Map<String, Entry> entries) {
+        this.dir = dir;
         this.entries = Collections.unmodifiableMap(entries);
     }
 
@@ -91,7 +93,7 @@ public final class ModelRepository implements AutoCloseable {
         if (entries.isEmpty()) {
             LOG.warn("Model repository {} has no model directories", dir);
         }
-        return new ModelRepository(entries);
+        return new ModelRepository(dir, entries);
     }
 
     private static ServedModel loadModel(String name, Path modelDir, SessionFactory factory, int defaultBatch,
@@ -156,6 +158,11 @@ public final class ModelRepository implements AutoCloseable {
     /** The entry of this name, or null when the repository has no such model. */
     public Entry get(String name) {
         return entries.get(name);
+    }
+
+    /** The model file of a repository model, as read at load (the served session holds a tapped copy). */
+    public Path modelFile(String name) {
+        return dir.resolve(name).resolve("model.onnx");
     }
 
     /** All entries, in name order. */

@@ -8,6 +8,7 @@ import dev.vigil.server.batching.DynamicBatcher;
 import dev.vigil.server.health.HealthPage;
 import dev.vigil.server.http.JettySettings;
 import dev.vigil.server.probe.ProbeLayer;
+import dev.vigil.server.quant.QuantizedExport;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
@@ -182,8 +183,17 @@ public final class VigilServer implements AutoCloseable {
         });
         modelRoute(app, HandlerType.POST, "/infer", this::infer);
         modelRoute(app, HandlerType.GET, "/probes", ctx -> json(ctx, 200, probeBody(ctx.pathParam("name"), false)));
-        modelRoute(app, HandlerType.GET, "/calibration",
-                ctx -> json(ctx, 200, probeBody(ctx.pathParam("name"), true)));
+        QuantizedExport quantized = new QuantizedExport(probes, repository::modelFile);
+        modelRoute(app, HandlerType.GET, "/calibration", ctx -> {
+            String format = ctx.queryParam("format");
+            if (format == null || format.equals("json")) {
+                json(ctx, 200, probeBody(ctx.pathParam("name"), true));
+            } else {
+                quantized.calibrationTable(ctx, readyModel(ctx.pathParam("name")).name(), format);
+            }
+        });
+        modelRoute(app, HandlerType.GET, "/quantized",
+                ctx -> quantized.export(ctx, readyModel(ctx.pathParam("name")).name()));
         app.post("/v2/repository/index", ctx -> json(ctx, 200, repositoryIndex(ctx)));
         app.get("/metrics", ctx -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream(16384);

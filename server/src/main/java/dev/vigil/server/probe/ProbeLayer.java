@@ -217,6 +217,18 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         return out;
     }
 
+    /** The snapshot of one model whose probing is enabled; null otherwise. */
+    public ModelSnapshot snapshot(String model) {
+        ProbedModel m = models.get(model);
+        return m == null || m.probe() == null ? null : new ModelSnapshot(m.name(), m.settings(), m.probe().snapshot());
+    }
+
+    /** Every site discovery found in a model, selected or not; empty for a model this layer lacks. */
+    public List<ProbeSite> discoveredSites(String model) {
+        ProbedModel m = models.get(model);
+        return m == null ? List.of() : m.discovered();
+    }
+
     /** The {@code /calibration} body of a served model; null for a model this layer lacks. */
     public ObjectNode calibration(String model) {
         ProbedModel probed = models.get(model);

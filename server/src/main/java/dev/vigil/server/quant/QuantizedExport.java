@@ -1,0 +1,157 @@
+package dev.vigil.server.quant;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.vigil.probes.OnnxModels;
+import dev.vigil.probes.ProbeSite;
+import dev.vigil.probes.QdqExport;
+import dev.vigil.probes.SiteKind;
+import dev.vigil.probes.stats.ProbeSnapshot;
+import dev.vigil.probes.stats.WindowInfo;
+import dev.vigil.server.ApiException;
+import dev.vigil.server.probe.ModelSnapshot;
+import dev.vigil.server.probe.ProbeLayer;
+import io.javalin.http.Context;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Semaphore;
+import java.util.function.Function;
+
+/**
+ * {@code GET /v2/models/{name}/quantized?calibration=absmax|percentile&keep_fp32=T1,T2}: the served model as static
+ * int8 QDQ ONNX, calibrated on the last closed window of its probes, and {@code GET .../calibration?format=tensorrt}:
+ * the same window's ranges as a TensorRT calibration cache. One export runs at a time (it holds the model three
+ * times over in memory); another is answered 503 at once.
+ */
+public final class QuantizedExport {
+    /** The calibration when the request names none. */
+    public static final Calibration DEFAULT_CALIBRATION = Calibration.PERCENTILE;
+
+    private final ProbeLayer probes;
+    private final Function<String, Path> modelFiles;
+    private final Semaphore running = new Semaphore(1);
+
+    /**
+     * @param probes     the probe layer whose windows calibrate the export
+     * @param modelFiles a served model's name → its model.onnx (read again per export: the served copy is tapped)
+     */
+    public QuantizedExport(ProbeLayer probes, Function<String, Path> modelFiles) {
+        this.probes = probes;
+        this.modelFiles = modelFiles;
+    }
+
+    /** Answers {@code /quantized} for the ready model {@code model}. */
+    public void export(Context ctx, String model) {
+        Calibration calibration = calibration(ctx);
+        Set<String> keep = keepFp32(ctx, model);
+        ProbeSnapshot snapshot = closedWindow(model);
+        if (!running.tryAcquire()) {
+            throw new ApiException(503, "another quantized export is running; retry when it is done");
+        }
+        try {
+            ModelProto source;
+            try {
+                source = OnnxModels.read(modelFiles.apply(model));
+            } catch (java.io.UncheckedIOException | IllegalArgumentException e) {
+                // the message would name a server path
+                throw new ApiException(409, "model '" + model + "': its model file can no longer be read");
+            }
+            Map<String, Double> clip = new HashMap<>();
+            snapshot.quantByTensor().forEach((t, q) -> clip.put(t, calibration.clip(q)));
+            WindowInfo w = snapshot.window();
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("vigil.model", model);
+            meta.put("vigil.calibration", calibration.label());
+            meta.put("vigil.window", Long.toString(w.index()));
+            meta.put("vigil.window_tokens", Long.toString(w.tokens()));
+            meta.put("vigil.window_requests", Long.toString(w.requests()));
+            meta.put("vigil.keep_fp32", String.join(",", keep));
+            QdqExport.Result result;
+            try {
+                result = QdqExport.export(source, clip, keep, meta);
+            } catch (IllegalArgumentException e) {
+                throw new ApiException(409, "model '" + model + "' cannot be exported as static int8: "
+                        + e.getMessage());
+            }
+            if (result.quantizedSites().isEmpty()) {
+                throw new ApiException(409, "model '" + model + "' has no float matmul_input site with a calibrated"
+                        + " range to quantize");
+            }
+            byte[] body = result.model().toByteArray();
+            ctx.status(200).contentType("application/octet-stream")
+                    .header("Content-Disposition", "attachment; filename=\"" + model + "-int8-" + calibration.label()
+                            + ".onnx\"")
+                    .header("X-Vigil-Window", Long.toString(w.index()))
+                    .result(body);
+        } finally {
+            running.release();
+        }
+    }
+
+    /** Answers {@code /calibration?format=tensorrt} for the ready model {@code model}. */
+    public void calibrationTable(Context ctx, String model, String format) {
+        if (!format.equals("tensorrt")) {
+            throw new ApiException(400, "unknown calibration format '" + format + "'; use json or tensorrt");
+        }
+        Calibration calibration = calibration(ctx);
+        ProbeSnapshot snapshot = closedWindow(model);
+        ctx.status(200).contentType("text/plain; charset=utf-8")
+                .header("X-Vigil-Window", Long.toString(snapshot.window().index()))
+                .result(TensorRtCalibrationCache.write(snapshot.quantByTensor(), calibration));
+    }
+
+    private static Calibration calibration(Context ctx) {
+        try {
+            return Calibration.parse(ctx.queryParam("calibration"), DEFAULT_CALIBRATION);
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, e.getMessage());
+        }
+    }
+
+    /** The keep_fp32 names, each a matmul_input site of the model; 400 naming the first that is not. */
+    private Set<String> keepFp32(Context ctx, String model) {
+        Set<String> keep = new LinkedHashSet<>();
+        for (String param : ctx.queryParams("keep_fp32")) {
+            for (String t : param.split(",")) {
+                if (!t.isBlank()) {
+                    keep.add(t.strip());
+                }
+            }
+        }
+        if (keep.isEmpty()) {
+            return keep;
+        }
+        Set<String> sites = new LinkedHashSet<>();
+        for (ProbeSite s : probes.discoveredSites(model)) {
+            if (s.kind() == SiteKind.MATMUL_INPUT) {
+                sites.add(s.tensor());
+            }
+        }
+        for (String t : keep) {
+            if (!sites.contains(t)) {
+                throw new ApiException(400, "keep_fp32 names unknown tensor '" + t + "': not a matmul_input site of "
+                        + "model '" + model + "' (GET /v2/models/" + model + "/probes lists them)");
+            }
+        }
+        return keep;
+    }
+
+    /** The model's probe snapshot once a window has closed; 409 before, or when the model is not probed. */
+    private ProbeSnapshot closedWindow(String model) {
+        ModelSnapshot m = probes.snapshot(model);
+        if (m == null || m.snapshot().quantByTensor().isEmpty()) {
+            throw new ApiException(409, "model '" + model + "' has no quantization ranges to calibrate with: its "
+                    + "probes are disabled or select no site with ranges");
+        }
+        ProbeSnapshot s = m.snapshot();
+        if (!s.window().closed()) {
+            throw new ApiException(409, "model '" + model + "' has no closed calibration window yet: "
+                    + s.openWindowTokens() + " of " + m.settings().windowTokens() + " tokens in the open window");
+        }
+        return s;
+    }
+}
