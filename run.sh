@@ -18,7 +18,7 @@ has_models=false
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[$i]}" in
     --port=*) port="${args[$i]#--port=}"; has_port=true ;;
-    --port) port="${args[$((i + 1))]}"; has_port=true ;;
+    --port) port="${args[$((i + 1))]:-}"; has_port=true ;;
     --models|--models=*) has_models=true ;;
   esac
 done
@@ -26,13 +26,56 @@ defaults=()
 $has_models || defaults+=(--models models)
 $has_port || defaults+=(--port "$port")
 
-mvn -B -q -ntp -DskipTests package -pl server -am
+# The build: one line per module as it starts; the whole Maven log is kept in target/run-build.log.
+mkdir -p target
+build_log=target/run-build.log
+echo "run.sh: building Vigil (mvn package; the first build downloads dependencies and takes minutes)"
+strip_ansi() { sed -u $'s/\x1b\\[[0-9;]*m//g'; }
+if ! mvn -B -ntp -DskipTests package -pl server -am 2>&1 | strip_ansi | tee "$build_log" \
+    | sed -un 's/^\[INFO\] Building \(Vigil [^ ].*[^ ]\) *\[\([0-9]*\/[0-9]*\)\]$/  building \1 (\2)/p; s/^\[INFO\] \(BUILD SUCCESS\|Total time:.*\)/  \1/p'; then
+  echo "run.sh: the build failed; the end of $build_log:" >&2
+  tail -n 40 "$build_log" >&2
+  exit 1
+fi
 
-java -jar server/target/vigil.jar "${defaults[@]}" "${args[@]}" &
+server_log=target/run-server.log
+java -jar server/target/vigil.jar "${defaults[@]}" "${args[@]}" > >(tee "$server_log") 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
 
-if $demo; then
-  scripts/demo-traffic.sh "http://127.0.0.1:$port" &
+# Wait for the server's address line (the port is the chosen one with --port 0), then say where to look.
+url=""
+for ((s = 0; s < 600; s++)); do
+  url=$(grep -o 'Vigil listening on http://[^ ]*' "$server_log" 2>/dev/null | awk '{print $4}' || true)
+  [ -n "$url" ] && break
+  kill -0 $server 2>/dev/null || { wait $server; exit $?; }
+  sleep 0.5
+done
+if [ -n "$url" ]; then
+  local_url="http://127.0.0.1:${url##*:}"
+  cat <<EOF
+
+Vigil is serving at $url
+  health page    $local_url/                  (per-model heatmaps of the probe statistics)
+  metrics        $local_url/metrics           (Prometheus text format)
+  models         curl -s -X POST $local_url/v2/repository/index
+  Prometheus     prometheus --config.file=grafana/prometheus.yml --storage.tsdb.path=/tmp/vigil-prom \\
+                   --web.listen-address=127.0.0.1:9090   (scrapes localhost:8080, loads the alert rules)
+  docs           README.md, docs/API.md, docs/METRICS.md, docs/ALERTS.md, docs/DASHBOARDS.md
+EOF
+  if $demo; then
+    cat <<EOF
+  demo traffic   for an hour (DEMO_SECONDS), round after round: two sentences for MiniLM, random token ids
+                 for the exporter models, batches for planted-outliers (its planted massive activation fires
+                 the VigilMassiveActivationAppeared alert within a minute), a malformed request every 10th round
+EOF
+  else
+    echo "  demo traffic   ./run.sh --demo-traffic keeps every bundled model busy, so every panel has data"
+  fi
+  echo "Stop with Ctrl-C. Server log: $server_log"
+  echo
+  if $demo; then
+    scripts/demo-traffic.sh "$local_url" &
+  fi
 fi
 wait $server

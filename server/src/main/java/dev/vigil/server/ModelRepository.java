@@ -81,13 +81,13 @@ public final class ModelRepository implements AutoCloseable {
                 ServedModel model = loadModel(name, modelDir, factory, defaultMaxBatchSize, defaultMaxSequenceLength,
                         preparer);
                 entries.put(name, new Entry(name, model, null));
-                LOG.info("Model '{}' ready in {} ms: inputs {}, outputs {}{}", name,
+                LOG.debug("Model '{}' ready in {} ms: inputs {}, outputs {}{}", name,
                         (System.nanoTime() - t0) / 1_000_000, model.session().inputs(), model.session().outputs(),
                         model.acceptsText() ? ", text input via tokenizer.json" : "");
             } catch (Exception | LinkageError e) {
                 String reason = e.getMessage() == null ? e.toString() : e.getMessage();
                 entries.put(name, new Entry(name, null, reason));
-                LOG.error("Model '{}' failed to load and is not served: {}", name, reason);
+                LOG.debug("Model '{}' failed to load and is not served: {}", name, reason, e);
             }
         }
         if (entries.isEmpty()) {

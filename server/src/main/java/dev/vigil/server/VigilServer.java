@@ -9,6 +9,7 @@ import dev.vigil.server.health.HealthPage;
 import dev.vigil.server.http.JettySettings;
 import dev.vigil.server.probe.ProbeLayer;
 import dev.vigil.server.quant.QuantizedExport;
+import dev.vigil.server.startup.ModelTable;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
@@ -108,6 +109,10 @@ public final class VigilServer implements AutoCloseable {
             }
         }
         probes.retainOnly(served);
+        for (String line : ModelTable.lines(repository.entries().values(), probes::siteCounts,
+                sessions.effectiveDevice())) {
+            LOG.info(line);
+        }
         app = Javalin.create(cfg -> {
             cfg.showJavalinBanner = false;
             cfg.startupWatcherEnabled = false;
@@ -123,9 +128,7 @@ public final class VigilServer implements AutoCloseable {
             throw new StartupException("cannot listen on " + options.host() + ":" + options.port() + ": "
                     + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
         }
-        long ready = repository.entries().values().stream().filter(ModelRepository.Entry::ready).count();
-        LOG.info("Vigil listening on http://{}:{} (device {}; {} model(s) ready, {} failed)", options.host(),
-                app.port(), sessions.effectiveDevice(), ready, repository.entries().size() - ready);
+        LOG.info("Vigil listening on http://{}:{}", options.host(), app.port());
         return app.port();
     }
 

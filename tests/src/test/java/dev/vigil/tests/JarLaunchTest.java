@@ -16,6 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The runnable jar as other tools start it: {@code java -jar server/target/vigil.jar --models DIR --port N}. */
@@ -25,7 +26,7 @@ class JarLaunchTest {
     private static final Pattern LISTENING = Pattern.compile("Vigil listening on http://127\\.0\\.0\\.1:(\\d+)");
 
     private static Process launch(String... args) throws Exception {
-        assertTrue(Files.isRegularFile(JAR), JAR + " is built by mvn -pl server install");
+        assertTrue(Files.isRegularFile(JAR), JAR + " is built by the package phase (mvn package, before the tests module)");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String[] cmd = new String[args.length + 3];
         cmd[0] = java;
@@ -54,7 +55,20 @@ class JarLaunchTest {
                 }
             }
             assertTrue(port > 0, "no 'Vigil listening' line in:\n" + seen);
-            assertTrue(seen.toString().contains("Device: CPU (--device cpu)"), seen.toString());
+            // The start-up log is the device, the model table and the address: no library chatter, no warnings.
+            String startup = seen.toString();
+            assertTrue(startup.contains("INFO dev.vigil.server.SessionFactory - Device: CPU (--device cpu)"), startup);
+            Matcher header = Pattern.compile("(\\d+) of \\1 model\\(s\\) ready on device cpu").matcher(startup);
+            assertTrue(header.find(), startup);
+            int models = Integer.parseInt(header.group(1));
+            // MiniLM: 6 blocks, each with one attention Softmax, one GELU, two LayerNorms (plus the embeddings'
+            // LayerNorm) and four MatMul inputs with weights (Q/K/V share one), plus the pooler's dense layer.
+            assertTrue(Pattern.compile("  all-minilm-l6-v2 +READY +cpu +attention 6, mlp 6, residual 13, "
+                    + "matmul_input 25; text input").matcher(startup).find(), startup);
+            assertEquals(models + 3, startup.lines().filter(l -> l.contains(" INFO dev.vigil.server.VigilServer - "))
+                    .count(), "table header, column names, one line per model, the address:\n" + startup);
+            assertEquals(models + 4, startup.lines().count(), "the device line, the table, the address:\n" + startup);
+            assertFalse(startup.contains("WARN") || startup.contains("CUDA") || startup.contains("Javalin"), startup);
             Http http = new Http(port);
             assertEquals(200, http.get("/v2/health/ready").statusCode());
             var r = http.postJson("/v2/models/all-minilm-l6-v2/infer", "{\"inputs\":[{\"name\":\"text\","

@@ -73,7 +73,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         ProbeSettings settings = ProbeConfig.parse(config.probe());
         if (!settings.enabled()) {
             models.put(name, new ProbedModel(name, settings, List.of(), maxTapSets, tapMemory, Set.of()));
-            LOG.info("Model '{}': probing disabled", name);
+            LOG.debug("Model '{}': probing disabled", name);
             return new Prepared(model, Set.of());
         }
         ModelProto proto;
@@ -93,7 +93,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         if (replaced != null) {
             replaced.buffers().close();
         }
-        LOG.info("Model '{}': probe sites per kind {} ({} discovered, {} selected, sample_rate {}, window {} tokens)",
+        LOG.debug("Model '{}': probe sites per kind {} ({} discovered, {} selected, sample_rate {}, window {} tokens)",
                 name, countByKind(probed.probe().sites()), probed.discovered().size(), probed.probe().sites().size(),
                 settings.sampleRate(), settings.windowTokens());
         if (probed.taps().isEmpty()) {
@@ -204,6 +204,15 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     public ObjectNode sites(String model) {
         ProbedModel probed = models.get(model);
         return probed == null ? null : ProbeJson.sites(probed);
+    }
+
+    /**
+     * The number of probed sites per kind of a model, every kind listed in discovery order; empty for a model this
+     * layer does not probe (unknown, probing disabled, or a graph it cannot read).
+     */
+    public Map<String, Integer> siteCounts(String model) {
+        ProbedModel probed = models.get(model);
+        return probed == null || !probed.probed() ? Map.of() : countByKind(probed.probe().sites());
     }
 
     /** The current snapshot of every model whose probing is enabled, in model-name order. */

@@ -69,7 +69,7 @@ final class TapBufferPool implements AutoCloseable {
         }
         pattern = TapShapePattern.learn(shapes, batch, tokens);
         if (pattern != null) {
-            LOG.info("Model '{}': tap buffers reused from now on; tap shapes {}", model, pattern);
+            LOG.debug("Model '{}': tap buffers reused from now on; tap shapes {}", model, pattern);
         }
     }
 
