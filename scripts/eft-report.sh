@@ -18,9 +18,9 @@ train)
     # same marker density at every length: up to 3*T/32 occurrences per losing marker, winner T/32 ahead
     for arch in $ARCHS; do
       echo "== $arch-$len $(date -u +%H:%M:%S) load: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log/train.log"
-      mvn -o -q -pl exporter exec:java -Dexec.args="train --arch $arch --seq-len $len --task majority \
+      scripts/exporter.sh train --arch "$arch" --seq-len "$len" --task majority \
         --classes 4 --noise 27 --max-other $((3 * len / 32)) --margin $((len / 32)) \
-        --train-size 512 --epochs 6 --batch-size 32 --lr 0.002 --warmup 16 --validation-size 256 --log-every 0" \
+        --train-size 512 --epochs 6 --batch-size 32 --lr 0.002 --warmup 16 --validation-size 256 --log-every 0 \
         2>&1 | tee -a "$log/train.log"
     done
   done
@@ -54,8 +54,8 @@ evaluate)
         echo "server did not start: $(tail -5 "$log/server-$name.log")" >&2
         exit 1
       fi
-      mvn -o -q -pl exporter exec:java -Dexec.args="evaluate --url $url --models $repo --model $name \
-        --validation-count 512 --metrics" 2>&1 | tee -a "$log/evaluate.log"
+      scripts/exporter.sh evaluate --url "$url" --models "$repo" --model "$name" \
+        --validation-count 512 --metrics 2>&1 | tee -a "$log/evaluate.log"
       kill "$server"
       wait "$server" || true
     done

@@ -3,10 +3,12 @@
 # Args go to ProbeBench: requests per variant (default 60), concurrency (default 2).
 # "scripts/probe-bench.sh profile [model batch tokens rounds]" runs ProbeCostProfile instead: ORT time with and
 # without taps, and each statistic's CPU time per request on the real taps.
+# "scripts/probe-bench.sh serving [requests-at-batch-1 requests-at-batch-8]" runs ServingBench: bare ONNX Runtime
+# vs Vigil over HTTP on MiniLM.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-mvn -B -o -q -pl probes,server,tests test-compile dependency:build-classpath \
+mvn -B -q -ntp -pl probes,server,tests test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/bench-cp.txt -Dmdep.includeScope=test
 # A -cp of a few KB made ONNX Runtime's native load crash (SIGSEGV) here: a manifest-only jar carries the path.
 dir="$root/tests/target/bench"
@@ -20,10 +22,10 @@ done
 { echo "Manifest-Version: 1.0"; printf 'Class-Path: %s\n' "$urls" | fold -b -w 70 | sed '1!s/^/ /'; } > "$dir/MANIFEST.MF"
 jar cfm "$dir/classpath.jar" "$dir/MANIFEST.MF"
 main=dev.vigil.tests.probes.ProbeBench
-if [[ "${1:-}" == profile ]]; then
-  main=dev.vigil.probes.stats.ProbeCostProfile
-  shift
-fi
+case "${1:-}" in
+  profile) main=dev.vigil.probes.stats.ProbeCostProfile; shift ;;
+  serving) main=dev.vigil.tests.ServingBench; shift ;;
+esac
 cd "$root/tests"
 DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
   -cp "$dir/classpath.jar" "$main" "$@"
