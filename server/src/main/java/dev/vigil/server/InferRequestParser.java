@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.util.TokenBuffer;
+import dev.vigil.server.memory.RequestMemory;
 import dev.vigil.server.request.JsonErrorMessage;
 import dev.vigil.server.request.JsonLimits;
 
@@ -38,6 +39,16 @@ public final class InferRequestParser {
      * @throws ApiException 400 naming what is wrong
      */
     public InferRequest parse(byte[] body, long headerLength) {
+        return parse(body, headerLength, RequestMemory.unbounded());
+    }
+
+    /**
+     * Parses a request body, taking the decoded tensors' buffers from the request's memory (charged to its budget
+     * before they are allocated, freed when it closes).
+     *
+     * @throws ApiException 400 naming what is wrong; 413 or 503 when the decoded tensors do not fit the budget
+     */
+    public InferRequest parse(byte[] body, long headerLength, RequestMemory memory) {
         if (headerLength > body.length || headerLength == 0 || headerLength < -1) {
             throw ApiException.badRequest("Inference-Header-Content-Length " + headerLength
                     + " does not fit a body of " + body.length + " bytes");
@@ -66,7 +77,7 @@ public final class InferRequestParser {
                         case "inputs" -> {
                             expectArray(p, "inputs");
                             while (p.nextToken() != JsonToken.END_ARRAY) {
-                                pending.add(parseInput(p, pending.size(), jsonLength));
+                                pending.add(parseInput(p, pending.size(), jsonLength, memory));
                             }
                         }
                         case "outputs" -> {
@@ -97,7 +108,7 @@ public final class InferRequestParser {
         if (!binaryOut.isMissingNode() && !binaryOut.isBoolean()) {
             throw ApiException.badRequest("parameter 'binary_data_output' must be a boolean");
         }
-        List<InputTensor> inputs = attachBinary(pending, body, jsonLength);
+        List<InputTensor> inputs = attachBinary(pending, body, jsonLength, memory);
         return new InferRequest(id, List.copyOf(inputs), List.copyOf(outputs), binaryOut.asBoolean(false), parameters);
     }
 
@@ -112,7 +123,8 @@ public final class InferRequestParser {
         TokenBuffer deferredData;
     }
 
-    private static PendingInput parseInput(JsonParser p, int index, int jsonLength) throws IOException {
+    private static PendingInput parseInput(JsonParser p, int index, int jsonLength, RequestMemory memory)
+            throws IOException {
         if (p.currentToken() != JsonToken.START_OBJECT) {
             throw ApiException.badRequest("inputs[" + index + "] must be an object");
         }
@@ -153,7 +165,7 @@ public final class InferRequestParser {
                         in.deferredData = new TokenBuffer(p);
                         in.deferredData.copyCurrentStructure(p);
                     } else {
-                        readData(p, in, index, jsonLength);
+                        readData(p, in, index, jsonLength, memory);
                     }
                 }
                 default -> p.skipChildren();
@@ -171,7 +183,7 @@ public final class InferRequestParser {
         if (in.deferredData != null) {
             try (JsonParser replay = in.deferredData.asParser()) {
                 replay.nextToken();
-                readData(replay, in, index, jsonLength);
+                readData(replay, in, index, jsonLength, memory);
             }
         }
         return in;
@@ -243,7 +255,8 @@ public final class InferRequestParser {
     }
 
     /** Reads the JSON {@code data} value (flat or nested arrays, or a single scalar) into the input. */
-    private static void readData(JsonParser p, PendingInput in, int index, int jsonLength) throws IOException {
+    private static void readData(JsonParser p, PendingInput in, int index, int jsonLength, RequestMemory memory)
+            throws IOException {
         Datatype type = in.datatype;
         String name = label(in, index);
         long expected = in.shape == null ? -1 : Shapes.elementCount(in.shape);
@@ -260,7 +273,7 @@ public final class InferRequestParser {
             in.strings = strings.toArray(new String[0]);
             return;
         }
-        GrowableBuffer buf = new GrowableBuffer(cap * type.elementSize());
+        GrowableBuffer buf = new GrowableBuffer(memory, cap * type.elementSize());
         readElements(p, (t, i) -> {
             switch (type) {
                 case FP32 -> {
@@ -383,7 +396,8 @@ public final class InferRequestParser {
     }
 
     /** Takes each binary input's bytes, in input order, from the section after the JSON header. */
-    private static List<InputTensor> attachBinary(List<PendingInput> pending, byte[] body, int jsonLength) {
+    private static List<InputTensor> attachBinary(List<PendingInput> pending, byte[] body, int jsonLength,
+                                                  RequestMemory memory) {
         int offset = jsonLength;
         List<InputTensor> inputs = new ArrayList<>(pending.size());
         for (PendingInput in : pending) {
@@ -407,7 +421,7 @@ public final class InferRequestParser {
                         throw ApiException.badRequest("input '" + in.name + "' shape " + Shapes.format(in.shape)
                                 + " of " + in.datatype + " needs " + want + " bytes but binary_data_size is " + size);
                     }
-                    ByteBuffer data = ByteBuffer.allocateDirect(size).order(ByteOrder.LITTLE_ENDIAN);
+                    ByteBuffer data = memory.allocateDirect(size);
                     data.put(body, offset, size).flip();
                     checkFinite(in.name, in.datatype, data);
                     in.data = data;
@@ -480,13 +494,14 @@ public final class InferRequestParser {
         }
     }
 
-    /** A direct little-endian buffer that doubles when full. */
+    /** A direct little-endian buffer from the request's memory that doubles when full. */
     private static final class GrowableBuffer {
+        private final RequestMemory memory;
         private ByteBuffer buf;
 
-        GrowableBuffer(long initialBytes) {
-            buf = ByteBuffer.allocateDirect((int) Math.max(16, Math.min(initialBytes, Integer.MAX_VALUE - 8)))
-                    .order(ByteOrder.LITTLE_ENDIAN);
+        GrowableBuffer(RequestMemory memory, long initialBytes) {
+            this.memory = memory;
+            buf = memory.allocateDirect((int) Math.max(16, Math.min(initialBytes, Integer.MAX_VALUE - 8)));
         }
 
         private void ensure(int bytes) {
@@ -495,9 +510,10 @@ public final class InferRequestParser {
                 if (cap - buf.position() < bytes) {
                     throw ApiException.badRequest("input data is too large");
                 }
-                ByteBuffer bigger = ByteBuffer.allocateDirect((int) cap).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer bigger = memory.allocateDirect((int) cap);
                 buf.flip();
                 bigger.put(buf);
+                memory.free(buf);
                 buf = bigger;
             }
         }

@@ -6,7 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vigil.server.batching.Batchers;
 import dev.vigil.server.batching.DynamicBatcher;
 import dev.vigil.server.health.HealthPage;
+import dev.vigil.server.http.BodyReader;
 import dev.vigil.server.http.JettySettings;
+import dev.vigil.server.memory.MemoryBudget;
+import dev.vigil.server.memory.RequestMemory;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import dev.vigil.server.probe.ProbeLayer;
 import dev.vigil.server.quant.QuantizedExport;
 import dev.vigil.server.startup.ModelTable;
@@ -21,8 +25,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.WritableByteChannel;
@@ -34,6 +38,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 /**
  * The Vigil HTTP server: loads the model repository and serves it over the KServe v2 REST protocol (with the
@@ -54,6 +60,9 @@ public final class VigilServer implements AutoCloseable {
     private final InferRequestParser parser = new InferRequestParser();
     private final InferResponseWriter writer = new InferResponseWriter();
     private final AdmissionControl admission;
+    private final MemoryBudget requestMemory;
+    private final ScheduledThreadPoolExecutor deadlines;
+    private final BodyReader bodies;
     private final RunObserver observer;
     private final ProbeLayer probes;
     private SessionFactory sessions;
@@ -79,6 +88,21 @@ public final class VigilServer implements AutoCloseable {
                 options.probeBufferMb() << 20, metrics.registry());
         this.observer = observer == null ? probes : observer;
         this.admission = new AdmissionControl(options.maxInflight(), options.maxQueue(), 60_000);
+        this.requestMemory = new MemoryBudget(options.bodyBudgetMb() << 20);
+        this.deadlines = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "vigil-body-deadlines");
+            t.setDaemon(true);
+            return t;
+        });
+        deadlines.setRemoveOnCancelPolicy(true);
+        this.bodies = new BodyReader(options.maxBodyBytes(), options.bodyTimeoutMs(), options.idleTimeoutMs(),
+                deadlines);
+        GaugeWithCallback.builder().name("vigil_request_memory_bytes")
+                .help("Bytes that request bodies in progress and their decoded tensors hold (--body-budget-mb)")
+                .callback(cb -> cb.call(requestMemory.used())).register(metrics.registry());
+        GaugeWithCallback.builder().name("vigil_request_memory_limit_bytes")
+                .help("The request memory budget (--body-budget-mb)")
+                .callback(cb -> cb.call(requestMemory.limit())).register(metrics.registry());
     }
 
     /**
@@ -197,7 +221,12 @@ public final class VigilServer implements AutoCloseable {
         });
         modelRoute(app, HandlerType.GET, "/quantized",
                 ctx -> quantized.export(ctx, readyModel(ctx.pathParam("name")).name()));
-        app.post("/v2/repository/index", ctx -> json(ctx, 200, repositoryIndex(ctx)));
+        app.post("/v2/repository/index", ctx -> {
+            RequestMemory memory = new RequestMemory(requestMemory);
+            ctx.future(() -> bodies.read(ctx.req(), memory)
+                    .thenAccept(body -> jsonUnchecked(ctx, 200, repositoryIndex(body)))
+                    .whenComplete((done, failure) -> memory.close()));
+        });
         app.get("/metrics", ctx -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream(16384);
             String type = metrics.write(ctx.header("Accept"), out);
@@ -241,9 +270,8 @@ public final class VigilServer implements AutoCloseable {
      * Triton's repository index: every model with its state. A body {@code {"ready": true}} lists only the ready
      * ones; an empty body lists all.
      */
-    private List<Map<String, Object>> repositoryIndex(Context ctx) throws IOException {
+    private List<Map<String, Object>> repositoryIndex(byte[] body) {
         boolean readyOnly = false;
-        byte[] body = readBody(ctx);
         if (body.length > 0) {
             JsonNode request;
             try {
@@ -251,6 +279,8 @@ public final class VigilServer implements AutoCloseable {
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                 throw ApiException.badRequest("the repository index request must be a JSON object such as "
                         + "{\"ready\": true}: " + e.getOriginalMessage());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
             if (request != null && !request.isMissingNode()) {
                 JsonNode ready = request.path("ready");
@@ -334,41 +364,78 @@ public final class VigilServer implements AutoCloseable {
         return out;
     }
 
-    private void infer(Context ctx) throws IOException {
+    /**
+     * Reads the body without holding a thread while it arrives, then parses and runs it on the thread that read its
+     * last bytes. The request's memory (body and decoded tensors) is freed when the request ends, however it ends.
+     */
+    private void infer(Context ctx) {
         long t0 = System.nanoTime();
         String name = ctx.pathParam("name");
         if (repository.get(name) == null) {
             // 404 before any metric: only repository model names become label values
             readyModel(name);
         }
-        int status = 500;
+        ServedModel model;
+        long headerLength;
         try {
-            ServedModel model = readyModel(name);
-            byte[] body = readBody(ctx);
-            long headerLength = headerLength(ctx);
-            InferResponseWriter.Encoded encoded;
-            DynamicBatcher batcher = batchers.get(name);
-            if (batcher == null) {
-                try (AdmissionControl.Permit ignored = admission.acquire()) {
-                    InferRequest request = withQueryInspect(ctx, parser.parse(body, headerLength));
-                    encoded = writer.encode(inference.infer(model, request));
-                }
-            } else {
-                // the batch run takes its own slot: a request waiting for its batch holds none
-                PreparedRequest prepared;
-                try (AdmissionControl.Permit ignored = admission.acquire()) {
-                    prepared = inference.prepare(model, withQueryInspect(ctx, parser.parse(body, headerLength)));
-                }
-                encoded = writer.encode(batcher.infer(prepared));
-            }
-            send(ctx, encoded);
-            status = 200;
+            model = readyModel(name);
+            headerLength = headerLength(ctx);
         } catch (ApiException e) {
-            status = e.status();
+            metrics.observeRequest(name, ServingMetrics.Outcome.of(e.status()), (System.nanoTime() - t0) / 1e9);
             throw e;
-        } finally {
-            metrics.observeRequest(name, ServingMetrics.Outcome.of(status), (System.nanoTime() - t0) / 1e9);
         }
+        RequestMemory memory = new RequestMemory(requestMemory);
+        ctx.future(() -> bodies.read(ctx.req(), memory)
+                .thenAccept(body -> respond(ctx, model, body, headerLength, memory))
+                .whenComplete((done, failure) -> {
+                    memory.close();
+                    metrics.observeRequest(name, ServingMetrics.Outcome.of(failure == null ? 200 : status(failure)),
+                            (System.nanoTime() - t0) / 1e9);
+                }));
+    }
+
+    private void respond(Context ctx, ServedModel model, byte[] body, long headerLength, RequestMemory memory) {
+        InferResponseWriter.Encoded encoded;
+        DynamicBatcher batcher = batchers.get(model.name());
+        if (batcher == null) {
+            try (AdmissionControl.Permit ignored = admission.acquire()) {
+                InferRequest request = withQueryInspect(ctx, parser.parse(body, headerLength, memory));
+                encoded = writer.encode(inference.infer(model, request));
+            }
+        } else {
+            // the batch run takes its own slot: a request waiting for its batch holds none
+            PreparedRequest prepared;
+            try (AdmissionControl.Permit ignored = admission.acquire()) {
+                prepared = inference.prepare(model, withQueryInspect(ctx, parser.parse(body, headerLength, memory)));
+            }
+            try {
+                encoded = writer.encode(batcher.infer(prepared));
+            } catch (RuntimeException | Error e) {
+                // a request that gave up waiting may still be in the batch queue: its buffers must outlive it
+                memory.leaveBuffersToCollector();
+                throw e;
+            }
+        }
+        try {
+            send(ctx, encoded);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void jsonUnchecked(Context ctx, int status, Object body) {
+        try {
+            json(ctx, status, body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The status a failed request is answered with. */
+    private static int status(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        return cause instanceof ApiException api ? api.status() : 500;
     }
 
     /** {@code ?inspect=true} is the same as the request parameter {@code "inspect": true}. */
@@ -381,27 +448,6 @@ public final class VigilServer implements AutoCloseable {
                 : JSON.createObjectNode();
         params.put("inspect", true);
         return new InferRequest(request.id(), request.inputs(), request.outputs(), request.binaryOutput(), params);
-    }
-
-    private byte[] readBody(Context ctx) throws IOException {
-        long limit = options.maxBodyBytes();
-        long declared = ctx.req().getContentLengthLong();
-        if (declared > limit) {
-            throw new ApiException(413, "request body of " + declared + " bytes exceeds the limit of " + limit
-                    + " bytes (--max-body-bytes)");
-        }
-        try (InputStream in = ctx.req().getInputStream()) {
-            if (declared >= 0) {
-                return in.readNBytes((int) declared);
-            }
-            // chunked: read up to the limit, and one byte more to tell "at the limit" from "over it"
-            byte[] body = in.readNBytes((int) limit);
-            if (body.length == limit && in.read() >= 0) {
-                throw new ApiException(413, "request body exceeds the limit of " + limit
-                        + " bytes (--max-body-bytes)");
-            }
-            return body;
-        }
     }
 
     private static long headerLength(Context ctx) {
@@ -459,6 +505,7 @@ public final class VigilServer implements AutoCloseable {
             batchers.close();
             batchers = null;
         }
+        deadlines.shutdownNow();
         probes.close();
         if (repository != null) {
             repository.close();

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -127,5 +128,28 @@ class JettyErrorsTest {
         assertJsonError(send("GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "/nowhere");
         assertJsonError(send("DELETE /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "DELETE");
         assertJsonError(send("BREW /v2 HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "BREW");
+    }
+
+    @Test
+    void aBodyShorterThanItsContentLengthIs400AtOnce() throws IOException {
+        RawHttp.Reply r = raw.exchange(("POST /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"
+                + "0123456789").getBytes(StandardCharsets.ISO_8859_1), true);
+        assertJsonError(r, 400, "ended early", "10 of 100 bytes");
+        assertTrue(r.millis() < 10_000, "answered when the client closed, not after the idle timeout: " + r.millis());
+    }
+
+    @Test
+    void aTruncatedChunkedBodyIs400AtOnce() throws IOException {
+        RawHttp.Reply r = raw.exchange(("POST /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n20\r\n{\"inputs\"").getBytes(StandardCharsets.ISO_8859_1), true);
+        assertJsonError(r, 400, "chunked request body ended early");
+        assertTrue(r.millis() < 10_000, "answered when the client closed: " + r.millis());
+    }
+
+    @Test
+    void aBrokenChunkIs400() throws IOException {
+        String head = "POST /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assertJsonError(send(head + "zz\r\n{}\r\n0\r\n\r\n"), 400, "chunked", "malformed");
+        assertJsonError(send(head + "2\r\n{}XX0\r\n\r\n"), 400, "chunked", "malformed");
     }
 }
