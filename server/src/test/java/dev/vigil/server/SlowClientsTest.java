@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SlowClientsTest {
     private static final int SLOW = 300;
     private static final long BODY_TIMEOUT_MS = 10_000;
-    private static final long IDLE_TIMEOUT_MS = 2_000;
+    private static final long IDLE_TIMEOUT_MS = 5_000;
     private static final String GOOD_BODY = "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\","
             + "\"data\":[1,2,3]}]}";
 
