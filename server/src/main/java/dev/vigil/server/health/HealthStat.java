@@ -2,6 +2,7 @@ package dev.vigil.server.health;
 
 import dev.vigil.probes.SiteKind;
 import dev.vigil.probes.stats.AttentionSnapshot;
+import dev.vigil.probes.stats.ProbeSettings;
 import dev.vigil.probes.stats.QuantSnapshot;
 import dev.vigil.probes.stats.SiteSnapshot;
 
@@ -19,6 +20,12 @@ enum HealthStat {
         double of(SiteSnapshot s) {
             return s.dead() == null ? Double.NaN : s.dead().deadRatio();
         }
+
+        /** Its alert compares with the site's own last hour; one window can only show the sick range (near 1). */
+        @Override
+        HealthLevel level(SiteSnapshot s, ProbeSettings settings) {
+            return above(of(s), DEAD_WARN, HealthLevel.WARN);
+        }
     },
     /** {@code vigil_neurons_dormant_ratio}. */
     DORMANT_RATIO("dormant_ratio") {
@@ -26,12 +33,33 @@ enum HealthStat {
         double of(SiteSnapshot s) {
             return s.dead() == null ? Double.NaN : s.dead().dormantRatio();
         }
+
+        @Override
+        HealthLevel level(SiteSnapshot s, ProbeSettings settings) {
+            return above(of(s), DORMANT_WARN, HealthLevel.WARN);
+        }
     },
     /** {@code vigil_massive_activation_ratio}. */
     MASSIVE_RATIO("massive_ratio") {
         @Override
         double of(SiteSnapshot s) {
             return s.massive() == null ? Double.NaN : s.massive().ratio();
+        }
+
+        /**
+         * Alarm when the window has massive elements (|h| above both of the model's thresholds), what
+         * VigilMassiveActivationAppeared counts; warn when the ratio passes {@code median_ratio} on small values.
+         */
+        @Override
+        HealthLevel level(SiteSnapshot s, ProbeSettings settings) {
+            double v = of(s);
+            if (Double.isNaN(v)) {
+                return HealthLevel.NONE;
+            }
+            if (s.massive().windowCount() > 0) {
+                return HealthLevel.ALARM;
+            }
+            return v > settings.massiveMedianRatio() ? HealthLevel.WARN : HealthLevel.OK;
         }
     },
     /** {@code vigil_attention_sink_heads_ratio}. */
@@ -63,6 +91,11 @@ enum HealthStat {
         double of(SiteSnapshot s) {
             return s.cosine() == null ? Double.NaN : s.cosine().cosineSimilarity();
         }
+
+        @Override
+        HealthLevel level(SiteSnapshot s, ProbeSettings settings) {
+            return above(of(s), COSINE_WARN, HealthLevel.WARN);
+        }
     },
     /** {@code vigil_quant_int8_sqnr_db{calibration="absmax"}}. */
     INT8_SQNR_DB("int8_sqnr_db") {
@@ -70,6 +103,19 @@ enum HealthStat {
         double of(SiteSnapshot s) {
             QuantSnapshot q = quant(s);
             return q == null ? Double.NaN : q.sqnrAbsMaxDb();
+        }
+
+        /** VigilInt8SqnrLow: below 20 dB on a {@code matmul_input} site, the tensors static int8 quantizes. */
+        @Override
+        HealthLevel level(SiteSnapshot s, ProbeSettings settings) {
+            double v = of(s);
+            if (Double.isNaN(v)) {
+                return HealthLevel.NONE;
+            }
+            if (s.site().kind() != SiteKind.MATMUL_INPUT) {
+                return HealthLevel.INFO;
+            }
+            return v < SQNR_ALARM_DB ? HealthLevel.ALARM : HealthLevel.OK;
         }
     },
     /** {@code vigil_quant_outlier_channels}. */
@@ -79,7 +125,29 @@ enum HealthStat {
             QuantSnapshot q = quant(s);
             return q == null ? Double.NaN : q.outlierChannels();
         }
+
+        /** VigilInt8OutlierChannels: any outlier channel on a {@code matmul_input} site. */
+        @Override
+        HealthLevel level(SiteSnapshot s, ProbeSettings settings) {
+            double v = of(s);
+            if (Double.isNaN(v)) {
+                return HealthLevel.NONE;
+            }
+            if (s.site().kind() != SiteKind.MATMUL_INPUT) {
+                return HealthLevel.INFO;
+            }
+            return v > 0 ? HealthLevel.ALARM : HealthLevel.OK;
+        }
     };
+
+    /** VigilInt8SqnrLow's threshold. */
+    static final double SQNR_ALARM_DB = 20;
+    /** docs/PROBES.md, sick: dead ratio "near 1"; half the channels is well on the way. */
+    static final double DEAD_WARN = 0.5;
+    /** docs/PROBES.md, sick: dormant ratio "> a few %". */
+    static final double DORMANT_WARN = 0.05;
+    /** docs/PROBES.md, sick: token cosine "-> 1" (rank collapse). */
+    static final double COSINE_WARN = 0.9;
 
     private final String key;
 
@@ -99,6 +167,19 @@ enum HealthStat {
 
     /** The value at this site; NaN when undefined. */
     abstract double of(SiteSnapshot s);
+
+    /** How the value at this site reads; {@link HealthLevel#INFO} for a statistic with no healthy direction. */
+    HealthLevel level(SiteSnapshot s, ProbeSettings settings) {
+        return Double.isNaN(of(s)) ? HealthLevel.NONE : HealthLevel.INFO;
+    }
+
+    /** {@code sick} at or above {@code threshold}, else OK; NONE for NaN. */
+    private static HealthLevel above(double v, double threshold, HealthLevel sick) {
+        if (Double.isNaN(v)) {
+            return HealthLevel.NONE;
+        }
+        return v >= threshold ? sick : HealthLevel.OK;
+    }
 
     /** The statistics shown for a kind of site, in column order. */
     static List<HealthStat> forKind(SiteKind kind) {

@@ -13,13 +13,16 @@ import dev.vigil.probes.stats.WindowInfo;
 import dev.vigil.server.probe.ModelSnapshot;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
  * The body of {@code GET /api/health}: per probed model, the window its gauges cover, per site kind and layer the
- * {@link HealthStat}s, and the layer x head sink-score matrix. It reads the same snapshot as {@code /metrics}.
- * Undefined values (NaN) are null; infinite ones the strings {@code "+Inf"} / {@code "-Inf"}, as the probe endpoints
- * write them.
+ * {@link HealthStat}s with their {@link HealthLevel}s and the site's human name, the alarms and warnings found, and
+ * the layer x head sink-score matrix; {@code ranking} orders the models by what needs attention (alarms, then
+ * warnings). It reads the same snapshot as {@code /metrics}. Undefined values (NaN) are null; infinite ones the
+ * strings {@code "+Inf"} / {@code "-Inf"}, as the probe endpoints write them.
  */
 final class HealthView {
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
@@ -31,10 +34,18 @@ final class HealthView {
     static ObjectNode of(List<ModelSnapshot> models, Instant now) {
         ObjectNode root = F.objectNode();
         root.put("generated_at", now.toString());
+        ArrayNode ranking = root.putArray("ranking");
         ArrayNode out = root.putArray("models");
+        List<ObjectNode> ranked = new ArrayList<>();
         for (ModelSnapshot m : models) {
-            out.add(model(m));
+            ObjectNode n = model(m);
+            out.add(n);
+            ranked.add(n);
         }
+        ranked.sort(Comparator.comparingInt((ObjectNode n) -> -n.path("alarms").asInt())
+                .thenComparingInt(n -> -n.path("warnings").asInt())
+                .thenComparing(n -> n.path("name").asText()));
+        ranked.forEach(n -> ranking.add(n.path("name").asText()));
         return root;
     }
 
@@ -56,32 +67,62 @@ final class HealthView {
         thresholds.put("sink_epsilon", settings.sinkEpsilon());
         thresholds.put("dormant_tau", settings.dormantTau());
         thresholds.put("outlier_threshold", settings.outlierThreshold());
+        thresholds.put("massive_median_ratio", settings.massiveMedianRatio());
+        ArrayNode findings = F.arrayNode();
         ArrayNode kinds = n.putArray("kinds");
         for (SiteKind kind : SiteKind.values()) {
-            ObjectNode k = kind(kind, snap.sites());
+            ObjectNode k = kind(kind, m, findings);
             if (k != null) {
                 kinds.add(k);
             }
         }
-        n.set("sink_scores", sinkScores(snap.sites()));
+        List<JsonNode> sorted = new ArrayList<>();
+        int alarms = 0;
+        for (JsonNode f : findings) {
+            sorted.add(f);
+            alarms += isAlarm(f) ? 1 : 0;
+        }
+        // alarms first; within a level, discovery order (kind, then layer)
+        sorted.sort(Comparator.comparingInt(f -> isAlarm(f) ? 0 : 1));
+        n.put("alarms", alarms);
+        n.put("warnings", sorted.size() - alarms);
+        n.putArray("findings").addAll(sorted);
+        n.set("sink_scores", sinkScores(m));
         return n;
     }
 
-    /** The layers x statistics table of one kind; null when the model has no site of that kind. */
-    private static ObjectNode kind(SiteKind kind, List<SiteSnapshot> sites) {
+    /**
+     * The layers x statistics table of one kind; null when the model has no site of that kind. Every warn or alarm
+     * value is also added to {@code findings}.
+     */
+    private static ObjectNode kind(SiteKind kind, ModelSnapshot m, ArrayNode findings) {
         List<HealthStat> stats = HealthStat.forKind(kind);
         ArrayNode layers = F.arrayNode();
-        for (SiteSnapshot s : sites) {
+        for (SiteSnapshot s : m.snapshot().sites()) {
             if (s.site().kind() != kind) {
                 continue;
             }
             ObjectNode layer = layers.addObject();
             layer.put("layer", s.site().layer());
+            layer.put("name", m.name(s.site()));
             layer.put("tensor", s.site().tensor());
             ObjectNode values = layer.putObject("values");
+            ObjectNode health = layer.putObject("health");
             for (HealthStat stat : stats) {
                 double v = stat.of(s);
-                values.set(stat.key(), stat.count() && !Double.isNaN(v) ? F.numberNode((long) v) : number(v));
+                JsonNode value = stat.count() && !Double.isNaN(v) ? F.numberNode((long) v) : number(v);
+                values.set(stat.key(), value);
+                HealthLevel level = stat.level(s, m.settings());
+                health.put(stat.key(), level.label());
+                if (level == HealthLevel.WARN || level == HealthLevel.ALARM) {
+                    ObjectNode f = findings.addObject();
+                    f.put("level", level.label());
+                    f.put("kind", kind.label());
+                    f.put("layer", s.site().layer());
+                    f.put("name", m.name(s.site()));
+                    f.put("stat", stat.key());
+                    f.set("value", value);
+                }
             }
         }
         if (layers.isEmpty()) {
@@ -95,18 +136,23 @@ final class HealthView {
         return n;
     }
 
+    private static boolean isAlarm(JsonNode finding) {
+        return finding.path("level").asText().equals(HealthLevel.ALARM.label());
+    }
+
     /** {@code vigil_attention_sink_score{head}} of every attention layer. */
-    private static ObjectNode sinkScores(List<SiteSnapshot> sites) {
+    private static ObjectNode sinkScores(ModelSnapshot m) {
         ObjectNode n = F.objectNode();
         ArrayNode layers = F.arrayNode();
         int heads = 0;
-        for (SiteSnapshot s : sites) {
+        for (SiteSnapshot s : m.snapshot().sites()) {
             AttentionSnapshot a = s.attention();
             if (a == null) {
                 continue;
             }
             ObjectNode layer = layers.addObject();
             layer.put("layer", s.site().layer());
+            layer.put("name", m.name(s.site()));
             layer.put("tensor", s.site().tensor());
             ArrayNode scores = layer.putArray("heads");
             for (Double v : a.sinkScore()) {

@@ -46,6 +46,7 @@ final class ProbeJson {
         if (model.probe() != null) {
             for (ProbeSite site : model.probe().sites()) {
                 ObjectNode n = site(site);
+                n.put("name", model.name(site));
                 ArrayNode shape = n.putArray("shape");
                 List<Long> seen = observed.get(site.tensor());
                 if (seen != null) {

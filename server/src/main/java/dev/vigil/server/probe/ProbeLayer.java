@@ -10,6 +10,7 @@ import dev.vigil.probes.GraphTaps;
 import dev.vigil.probes.OnnxModels;
 import dev.vigil.probes.ProbeSite;
 import dev.vigil.probes.SiteDiscovery;
+import dev.vigil.probes.SiteNames;
 import dev.vigil.probes.SiteKind;
 import dev.vigil.probes.stats.ProbeSettings;
 import dev.vigil.probes.stats.ProbedBatch;
@@ -88,7 +89,9 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         Set<String> graphIo = new HashSet<>();
         proto.getGraph().getInputList().forEach(v -> graphIo.add(v.getName()));
         proto.getGraph().getOutputList().forEach(v -> graphIo.add(v.getName()));
-        ProbedModel probed = new ProbedModel(name, settings, SiteDiscovery.discover(proto), maxTapSets, tapMemory, graphIo);
+        List<ProbeSite> discovered = SiteDiscovery.discover(proto);
+        ProbedModel probed = new ProbedModel(name, settings, discovered, SiteNames.of(proto, discovered), maxTapSets,
+                tapMemory, graphIo);
         ProbedModel replaced = models.put(name, probed);
         if (replaced != null) {
             replaced.buffers().close();
@@ -220,7 +223,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         List<ModelSnapshot> out = new ArrayList<>();
         for (ProbedModel m : models.values()) {
             if (m.probe() != null) {
-                out.add(new ModelSnapshot(m.name(), m.settings(), m.probe().snapshot()));
+                out.add(new ModelSnapshot(m.name(), m.settings(), m.probe().snapshot(), m.names()));
             }
         }
         return out;

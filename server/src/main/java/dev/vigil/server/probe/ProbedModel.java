@@ -7,6 +7,7 @@ import dev.vigil.probes.stats.ProbeSettings;
 
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -19,6 +20,7 @@ final class ProbedModel {
     private final String name;
     private final ProbeSettings settings;
     private final List<ProbeSite> discovered;
+    private final Map<ProbeSite, String> names;
     private final ModelProbe probe;
     private final Set<String> taps;
     private final Set<String> unpinnedTaps;
@@ -33,9 +35,16 @@ final class ProbedModel {
      */
     ProbedModel(String name, ProbeSettings settings, List<ProbeSite> discovered, int maxTapSets,
                 TapMemoryBudget tapMemory, Set<String> graphIo) {
+        this(name, settings, discovered, Map.of(), maxTapSets, tapMemory, graphIo);
+    }
+
+    /** @param names the sites' human names ({@link dev.vigil.probes.SiteNames}); a site without one shows its tensor */
+    ProbedModel(String name, ProbeSettings settings, List<ProbeSite> discovered, Map<ProbeSite, String> names,
+                int maxTapSets, TapMemoryBudget tapMemory, Set<String> graphIo) {
         this.name = name;
         this.settings = settings;
         this.discovered = List.copyOf(discovered);
+        this.names = Map.copyOf(names);
         this.probe = settings.enabled() ? new ModelProbe(discovered, settings) : null;
         Set<String> tensors = new LinkedHashSet<>();
         if (probe != null) {
@@ -61,6 +70,16 @@ final class ProbedModel {
     /** Every site discovery found, selected or not. */
     List<ProbeSite> discovered() {
         return discovered;
+    }
+
+    /** The human names of the sites, by site. */
+    Map<ProbeSite, String> names() {
+        return names;
+    }
+
+    /** The human name of a site; its tensor name when it has none. */
+    String name(ProbeSite site) {
+        return names.getOrDefault(site, site.tensor());
     }
 
     /** The statistics, or null when the model is not probed. */
