@@ -1,21 +1,19 @@
-// Vigil health page: polls /api/health and draws, per model, a layers x statistics heatmap per site kind and the
-// layer x head attention-sink heatmap. Plain DOM, no dependencies: it is served from the server's jar.
+// Vigil health page: polls /api/health and draws a summary (models ranked by what needs attention), then per model
+// a collapsible section with a heatmap per site kind (rows named by block and tensor, cells coloured by health) and
+// the layer x head sink-score heatmap; and the attention picture of one request (POST infer with inspect_attention).
+// Plain DOM, no dependencies: it is served from the server's jar.
 (function () {
   'use strict';
 
   var API = '/api/health';
   var REFRESH_MS = 3000;
 
-  // Colour stops: "risk" runs from healthy (pale green) to look-here (red); "intensity" from low to high (blue).
-  var RISK = [[223, 241, 228], [251, 236, 181], [246, 181, 122], [224, 101, 92]];
+  // "Magnitude" scales for values with no healthy direction; health levels have fixed colours (health.css).
   var INTENSITY = [[238, 241, 250], [180, 195, 238], [106, 134, 214], [34, 53, 127]];
   var SINK = [[246, 243, 251], [196, 178, 228], [120, 86, 188], [45, 20, 102]];
 
   function linear(lo, hi) {
     return function (v) { return (v - lo) / (hi - lo); };
-  }
-  function inverse(lo, hi) {
-    return function (v) { return (hi - v) / (hi - lo); };
   }
   function log10(lo, hi) {
     return function (v) { return v <= 0 ? 0 : (Math.log10(v) - lo) / (hi - lo); };
@@ -24,34 +22,40 @@
     return function (v) { return v.toFixed(digits); };
   }
   function magnitude(v) {
-    return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+    return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1);
   }
 
-  // Per statistic: column label, what it is (SPEC section 5), its colour scale and how the cell prints it.
+  // Per statistic: column label, what it is and when it is coloured as a problem, its magnitude scale (for values
+  // without a healthy direction) and how the cell prints it.
   var STATS = {
-    sink_heads_ratio: {label: 'sink heads', palette: INTENSITY, t: linear(0, 1), fmt: fixed(2),
-      help: 'vigil_attention_sink_heads_ratio: fraction of heads whose sink score > epsilon. Scale 0 to 1.'},
-    sink_score_mean: {label: 'sink score', palette: INTENSITY, t: linear(0, 1), fmt: fixed(2),
-      help: 'Mean over heads of vigil_attention_sink_score: attention on the first unmasked key. Scale 0 to 1.'},
-    entropy_mean: {label: 'entropy', palette: INTENSITY, t: linear(0, 1), fmt: fixed(2),
-      help: 'Mean over heads of vigil_attention_entropy (normalized; 1 = uniform attention). Scale 0 to 1.'},
-    dead_ratio: {label: 'dead', palette: RISK, t: linear(0, 0.5), fmt: fixed(3),
-      help: 'vigil_neurons_dead_ratio: fraction of channels never > 0 in the window. Red at 0.5 and above.'},
-    dormant_ratio: {label: 'dormant', palette: RISK, t: linear(0, 0.1), fmt: fixed(3),
+    sink_heads_ratio: {label: 'sink heads', t: linear(0, 1), fmt: fixed(2),
+      help: 'vigil_attention_sink_heads_ratio: fraction of heads whose sink score > epsilon. Its alert compares '
+        + 'with the last hour, so one window shows magnitude only.'},
+    sink_score_mean: {label: 'sink score', t: linear(0, 1), fmt: fixed(2),
+      help: 'Mean over heads of vigil_attention_sink_score: attention on the first unmasked key. Magnitude only.'},
+    entropy_mean: {label: 'entropy', t: linear(0, 1), fmt: fixed(2),
+      help: 'Mean over heads of vigil_attention_entropy (normalized; 1 = uniform attention). Magnitude only.'},
+    dead_ratio: {label: 'dead', t: linear(0, 1), fmt: fixed(3),
+      help: 'vigil_neurons_dead_ratio: fraction of channels never > 0 in the window. Warning at 0.5 and above.'},
+    dormant_ratio: {label: 'dormant', t: linear(0, 0.1), fmt: fixed(3),
       help: 'vigil_neurons_dormant_ratio: fraction of channels with tau-dormant score <= dormant_tau. '
-        + 'Red at 0.1 and above.'},
-    massive_ratio: {label: 'massive ratio', palette: INTENSITY, t: log10(1, 4), fmt: magnitude,
-      help: 'vigil_massive_activation_ratio: max over sequences of max|h| / median|h|. Log scale 10 to 10000.'},
-    token_cosine: {label: 'token cos', palette: RISK, t: linear(0.2, 1), fmt: fixed(2),
-      help: 'vigil_token_cosine_similarity: mean pairwise cosine of token rows; near 1 = rank collapse. '
-        + 'Green at 0.2 and below, red at 1.'},
-    int8_sqnr_db: {label: 'int8 SQNR dB', palette: RISK, t: inverse(15, 40), fmt: fixed(1),
-      help: 'vigil_quant_int8_sqnr_db{calibration="absmax"}: per-tensor int8 SQNR. '
-        + 'Green at 40 dB and above, red at 15 dB and below.'},
-    outlier_channels: {label: 'outliers', palette: RISK, t: linear(0, 8), fmt: fixed(0),
-      help: 'vigil_quant_outlier_channels: channels whose window abs max > outlier_threshold. Red at 8 and above.'}
+        + 'Warning at 0.05 and above.'},
+    massive_ratio: {label: 'massive ratio', t: log10(1, 4), fmt: magnitude,
+      help: 'vigil_massive_activation_ratio: max over sequences of max|h| / median|h|. Alarm when the window has '
+        + 'massive elements (VigilMassiveActivationAppeared); warning above massive.median_ratio without one.'},
+    token_cosine: {label: 'token cos', t: linear(0, 1), fmt: fixed(2),
+      help: 'vigil_token_cosine_similarity: mean pairwise cosine of token rows; warning at 0.9 and above '
+        + '(rank collapse).'},
+    int8_sqnr_db: {label: 'int8 SQNR dB', t: linear(0, 50), fmt: fixed(1),
+      help: 'vigil_quant_int8_sqnr_db{calibration="absmax"}: per-tensor int8 SQNR. Alarm below 20 dB on '
+        + 'matmul_input sites (VigilInt8SqnrLow); magnitude only elsewhere.'},
+    outlier_channels: {label: 'outliers', t: linear(0, 8), fmt: fixed(0),
+      help: 'vigil_quant_outlier_channels: channels whose window abs max > outlier_threshold. Alarm above 0 on '
+        + 'matmul_input sites (VigilInt8OutlierChannels); magnitude only elsewhere.'}
   };
-  var SINK_STAT = {palette: SINK, t: linear(0, 1), fmt: fixed(2)};
+  var SINK_STAT = {t: linear(0, 1), fmt: fixed(2)};
+  var SPIKE = 5;
+  var LEVEL_TEXT = {alarm: 'alarm', warn: 'warning', ok: 'healthy', info: 'no healthy direction', none: 'no value'};
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
@@ -73,37 +77,57 @@
     return {css: 'rgb(' + rgb.join(',') + ')', dark: 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] < 140};
   }
 
-  // One heatmap cell. value is the JSON value: a number, null (undefined) or "+Inf"/"-Inf".
-  function cell(stat, value, attrs, title) {
+  function numeric(value) {
+    return typeof value === 'number' ? value : (value === '-Inf' ? -Infinity : Infinity);
+  }
+
+  function printed(stat, value) {
+    var v = numeric(value);
+    return isFinite(v) ? stat.fmt(v) : (v > 0 ? '∞' : '−∞');
+  }
+
+  // One heatmap cell. value is the JSON value: a number, null (undefined) or "+Inf"/"-Inf"; level its health level
+  // (alarm, warn, ok: fixed colours; info: magnitude on the palette; none: hatched).
+  function cell(stat, value, level, palette, attrs, title) {
     var td = el('td', attrs);
     td.classList.add('cell');
     if (value === null || value === undefined) {
       td.setAttribute('data-value', 'null');
+      td.setAttribute('data-health', 'none');
       td.classList.add('na');
       td.textContent = '—';
       td.title = title + ': no value yet';
       return td;
     }
-    var numeric = typeof value === 'number' ? value : (value === '-Inf' ? -Infinity : Infinity);
     td.setAttribute('data-value', String(value));
-    td.textContent = isFinite(numeric) ? stat.fmt(numeric) : (numeric > 0 ? '∞' : '−∞');
-    var c = colour(stat.palette, stat.t(numeric));
-    td.style.background = c.css;
-    if (c.dark) {
-      td.classList.add('dark');
+    td.setAttribute('data-health', level);
+    td.classList.add('lvl-' + level);
+    td.textContent = printed(stat, value);
+    if (level === 'info') {
+      var c = colour(palette, stat.t(numeric(value)));
+      td.style.background = c.css;
+      if (c.dark) {
+        td.classList.add('dark');
+      }
     }
-    td.title = title + ': ' + String(value);
+    td.title = title + ': ' + String(value) + ' (' + LEVEL_TEXT[level] + ')';
     return td;
+  }
+
+  function rowHeader(layer) {
+    var th = el('th', {title: layer.tensor + ' (layer ' + layer.layer + ')', 'class': 'site',
+      'data-layer': String(layer.layer)}, layer.name);
+    return th;
   }
 
   function kindPanel(model, kind) {
     var panel = el('div', {'class': 'panel', 'data-kind': kind.kind});
     var h = el('h3', null, kind.kind);
-    h.appendChild(el('span', {'class': 'n'}, kind.layers.length + (kind.layers.length === 1 ? ' layer' : ' layers')));
+    h.appendChild(el('span', {'class': 'n'}, kind.layers.length + (kind.layers.length === 1 ? ' site' : ' sites')));
     panel.appendChild(h);
     var table = el('table', {'class': 'heat'});
     var head = el('tr');
-    head.appendChild(el('th', null, 'layer'));
+    head.appendChild(el('th', null, 'site'));
     kind.stats.forEach(function (s) {
       var def = STATS[s];
       head.appendChild(el('th', def ? {title: def.help} : null, def ? def.label : s));
@@ -112,12 +136,12 @@
     var body = table.appendChild(el('tbody'));
     kind.layers.forEach(function (layer) {
       var tr = el('tr');
-      tr.appendChild(el('th', {title: layer.tensor}, String(layer.layer)));
+      tr.appendChild(rowHeader(layer));
       kind.stats.forEach(function (s) {
-        var def = STATS[s] || {palette: INTENSITY, t: linear(0, 1), fmt: String};
-        tr.appendChild(cell(def, layer.values[s], {
+        var def = STATS[s] || {t: linear(0, 1), fmt: String};
+        tr.appendChild(cell(def, layer.values[s], layer.health[s], INTENSITY, {
           'data-model': model.name, 'data-kind': kind.kind, 'data-stat': s, 'data-layer': String(layer.layer)
-        }, kind.kind + ' ' + layer.layer + ' (' + layer.tensor + ') ' + s));
+        }, layer.name + ' · ' + (def.label || s)));
       });
       body.appendChild(tr);
     });
@@ -129,7 +153,7 @@
     var sink = model.sink_scores;
     var panel = el('div', {'class': 'panel'});
     var h = el('h3', null, 'attention sink score');
-    h.appendChild(el('span', {'class': 'n'}, 'layer × head, first unmasked key'));
+    h.appendChild(el('span', {'class': 'n'}, 'site × head, first unmasked key'));
     panel.appendChild(h);
     if (sink.heads === 0) {
       panel.appendChild(el('div', {'class': 'none'}, 'no attention probed yet'));
@@ -137,7 +161,7 @@
     }
     var table = el('table', {'class': 'heat sinkmap'});
     var head = el('tr');
-    head.appendChild(el('th', null, 'layer'));
+    head.appendChild(el('th', null, 'site'));
     for (var i = 0; i < sink.heads; i++) {
       head.appendChild(el('th', null, 'h' + i));
     }
@@ -145,12 +169,12 @@
     var body = table.appendChild(el('tbody'));
     sink.layers.forEach(function (layer) {
       var tr = el('tr');
-      tr.appendChild(el('th', {title: layer.tensor}, String(layer.layer)));
+      tr.appendChild(rowHeader(layer));
       layer.heads.forEach(function (v, head) {
-        tr.appendChild(cell(SINK_STAT, v, {
+        tr.appendChild(cell(SINK_STAT, v, 'info', SINK, {
           'data-model': model.name, 'data-kind': 'attention', 'data-stat': 'sink_score',
           'data-layer': String(layer.layer), 'data-head': String(head)
-        }, 'layer ' + layer.layer + ' head ' + head + ' sink score'));
+        }, layer.name + ' head ' + head + ' sink score'));
       });
       body.appendChild(tr);
     });
@@ -174,10 +198,38 @@
     return line;
   }
 
+  function counts(model) {
+    var span = el('span', {'class': 'counts'});
+    if (model.alarms > 0) {
+      span.appendChild(el('span', {'class': 'badge alarm'}, model.alarms + (model.alarms === 1 ? ' alarm' : ' alarms')));
+    }
+    if (model.warnings > 0) {
+      span.appendChild(el('span', {'class': 'badge warn'},
+        model.warnings + (model.warnings === 1 ? ' warning' : ' warnings')));
+    }
+    if (model.alarms === 0 && model.warnings === 0) {
+      span.appendChild(el('span', {'class': 'badge ok'}, model.probed_requests > 0 ? 'healthy' : 'no traffic yet'));
+    }
+    return span;
+  }
+
+  function findingText(f) {
+    var def = STATS[f.stat];
+    return (def ? def.label : f.stat) + ' ' + (f.value === null ? '—' : printed(def || {fmt: String}, f.value))
+      + ' at ' + f.name;
+  }
+
+  var open = {};
+
   function modelSection(model) {
-    var section = el('section', {'class': 'model', 'data-model': model.name});
-    var header = el('header');
+    var section = el('details', {'class': 'model', 'data-model': model.name, id: 'model-' + model.name});
+    if (open[model.name]) {
+      section.open = true;
+    }
+    section.addEventListener('toggle', function () { open[model.name] = section.open; });
+    var header = el('summary');
     header.appendChild(el('h2', null, model.name));
+    header.appendChild(counts(model));
     header.appendChild(windowLine(model));
     section.appendChild(header);
     var panels = el('div', {'class': 'panels'});
@@ -194,20 +246,62 @@
     return section;
   }
 
+  function summary(view) {
+    var byName = {};
+    view.models.forEach(function (m) { byName[m.name] = m; });
+    var box = el('section', {'class': 'summary', id: 'summary'});
+    box.appendChild(el('h2', null, 'What needs attention'));
+    var table = el('table', {'class': 'ranking'});
+    var head = el('tr');
+    ['model', 'status', 'first findings'].forEach(function (h) { head.appendChild(el('th', null, h)); });
+    table.appendChild(el('thead')).appendChild(head);
+    var body = table.appendChild(el('tbody'));
+    view.ranking.forEach(function (name, rank) {
+      var m = byName[name];
+      var tr = el('tr', {'data-model': name, 'data-rank': String(rank), 'data-alarms': String(m.alarms),
+        'data-warnings': String(m.warnings)});
+      var link = el('a', {href: '#model-' + name}, name);
+      link.addEventListener('click', function () {
+        open[name] = true;
+        var s = document.getElementById('model-' + name);
+        if (s) {
+          s.open = true;
+        }
+      });
+      tr.appendChild(el('td', {'class': 'name'})).appendChild(link);
+      tr.appendChild(el('td')).appendChild(counts(m));
+      var list = el('td', {'class': 'findings'});
+      m.findings.slice(0, 3).forEach(function (f) {
+        list.appendChild(el('span', {'class': 'finding lvl-' + f.level}, findingText(f)));
+      });
+      if (m.findings.length > 3) {
+        list.appendChild(el('span', {'class': 'more'}, '+' + (m.findings.length - 3) + ' more'));
+      }
+      tr.appendChild(list);
+      body.appendChild(tr);
+    });
+    box.appendChild(table);
+    return box;
+  }
+
   var shown = null;
   var polls = 0;
+  var models = [];
 
   function render(view) {
     // redraw only when a value changed, so that an open tooltip or a text selection survives a refresh
-    var models = JSON.stringify(view.models);
-    if (models !== shown) {
-      shown = models;
+    var json = JSON.stringify([view.models, view.ranking]);
+    if (json !== shown) {
+      shown = json;
+      models = view.models;
+      document.getElementById('overview').replaceChildren(view.models.length > 0 ? summary(view) : '');
       var fresh = document.createDocumentFragment();
       view.models.forEach(function (m) { fresh.appendChild(modelSection(m)); });
       if (view.models.length === 0) {
         fresh.appendChild(el('div', {'class': 'empty'}, 'No probed model: probing is disabled for every model.'));
       }
       document.getElementById('models').replaceChildren(fresh);
+      inspector.models(view.models);
     }
     var status = document.getElementById('status');
     status.className = 'status';
@@ -218,6 +312,220 @@
       + REFRESH_MS / 1000 + ' s';
   }
 
+  function openFromHash() {
+    var id = decodeURIComponent(location.hash.replace(/^#/, ''));
+    if (id.indexOf('model-') === 0) {
+      open[id.substring(6)] = true;
+      var s = document.getElementById(id);
+      if (s) {
+        s.open = true;
+      }
+    }
+  }
+
+  // The attention picture: text in, one head's attention map (tokens on both axes) and per-token residual norms.
+  var inspector = (function () {
+    var form = document.getElementById('inspect-form');
+    var modelSelect = document.getElementById('inspect-model');
+    var layerSelect = document.getElementById('inspect-layer');
+    var headSelect = document.getElementById('inspect-head');
+    var text = document.getElementById('inspect-text');
+    var out = document.getElementById('inspect-out');
+    var textModels = {};
+    var known = null;
+
+    function option(select, value, label) {
+      select.appendChild(el('option', {value: value}, label));
+    }
+
+    function fillLayers() {
+      var m = null;
+      models.forEach(function (x) { if (x.name === modelSelect.value) { m = x; } });
+      var keepLayer = layerSelect.value;
+      var keepHead = headSelect.value;
+      layerSelect.replaceChildren();
+      headSelect.replaceChildren();
+      if (!m) {
+        return;
+      }
+      m.sink_scores.layers.forEach(function (l) { option(layerSelect, String(l.layer), l.name); });
+      // before the first probed request the head count is unknown: offer 16, the server names the real count
+      var heads = m.sink_scores.heads || 0;
+      for (var h = 0; h < (heads || 16); h++) {
+        option(headSelect, String(h), 'head ' + h);
+      }
+      if (keepLayer !== '' && layerSelect.querySelector('option[value="' + keepLayer + '"]')) {
+        layerSelect.value = keepLayer;
+      }
+      if (keepHead !== '' && headSelect.querySelector('option[value="' + keepHead + '"]')) {
+        headSelect.value = keepHead;
+      }
+    }
+
+    // Models that take text (metadata parameter text_input, or a BYTES input) and have attention sites.
+    function refreshModels(list) {
+      var candidates = list.filter(function (m) { return m.sink_scores.layers.length > 0; });
+      var names = candidates.map(function (m) { return m.name; }).join(',');
+      if (names === known) {
+        return Promise.resolve();
+      }
+      known = names;
+      return Promise.all(candidates.map(function (m) {
+        if (textModels[m.name] !== undefined) {
+          return null;
+        }
+        return fetch('/v2/models/' + encodeURIComponent(m.name)).then(function (r) { return r.json(); })
+          .then(function (meta) {
+            var bytes = (meta.inputs || []).some(function (i) { return i.datatype === 'BYTES'; });
+            textModels[m.name] = bytes || (meta.parameters || {}).text_input === true;
+          }).catch(function () { textModels[m.name] = false; });
+      })).then(function () {
+        var keep = modelSelect.value;
+        modelSelect.replaceChildren();
+        candidates.forEach(function (m) {
+          if (textModels[m.name]) {
+            option(modelSelect, m.name, m.name);
+          }
+        });
+        document.getElementById('inspector').hidden = modelSelect.options.length === 0;
+        if (keep && modelSelect.querySelector('option[value="' + keep + '"]')) {
+          modelSelect.value = keep;
+        }
+        fillLayers();
+      });
+    }
+
+    function error(message) {
+      out.replaceChildren(el('div', {'class': 'inspect-error', id: 'inspect-error'}, message));
+    }
+
+    function run() {
+      var model = modelSelect.value;
+      var body = {inputs: [{name: 'text', shape: [1], datatype: 'BYTES', data: [text.value]}],
+        parameters: {inspect_attention: {layer: Number(layerSelect.value), head: Number(headSelect.value)}}};
+      out.replaceChildren(el('div', {'class': 'none'}, 'running…'));
+      return fetch('/v2/models/' + encodeURIComponent(model) + '/infer', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})
+        .then(function (r) {
+          return r.json().then(function (j) {
+            if (!r.ok) {
+              throw new Error(j.error || ('HTTP ' + r.status));
+            }
+            return j;
+          });
+        })
+        .then(function (j) {
+          var picture = j.inspect_attention;
+          if (!picture || picture.error) {
+            throw new Error(picture ? picture.error : 'no inspect_attention in the response');
+          }
+          draw(model, picture);
+        })
+        .catch(function (e) { error(e.message); });
+    }
+
+    function labels(picture, positions) {
+      return positions.map(function (p, i) {
+        return picture.tokens ? picture.tokens[i] : String(p);
+      });
+    }
+
+    function draw(model, picture) {
+      var keys = labels(picture, picture.key_positions);
+      var queries = labels(picture, picture.query_positions);
+      var box = el('div', {'class': 'picture', 'data-model': model, 'data-layer': String(picture.layer),
+        'data-head': String(picture.head)});
+      var mapPanel = el('div', {'class': 'panel'});
+      var h = el('h3', null, 'attention map');
+      h.appendChild(el('span', {'class': 'n'}, picture.name + ' · head ' + picture.head + ' of ' + picture.heads
+        + ' · rows: queries, columns: keys'));
+      mapPanel.appendChild(h);
+      var table = el('table', {'class': 'heat attnmap', id: 'attention-map'});
+      var head = el('tr');
+      head.appendChild(el('th'));
+      keys.forEach(function (k, i) {
+        head.appendChild(el('th', {'class': 'key', 'data-k': String(i)}, k));
+      });
+      table.appendChild(el('thead')).appendChild(head);
+      var body = table.appendChild(el('tbody'));
+      picture.probabilities.forEach(function (row, q) {
+        var tr = body.appendChild(el('tr'));
+        tr.appendChild(el('th', {'class': 'query', 'data-q': String(q)}, queries[q]));
+        row.forEach(function (p, k) {
+          var td = el('td', {'class': 'acell', 'data-q': String(q), 'data-k': String(k), 'data-value': String(p),
+            title: queries[q] + ' → ' + keys[k] + ': ' + p.toFixed(4)});
+          td.style.background = colour(SINK, Math.sqrt(p)).css;
+          tr.appendChild(td);
+        });
+      });
+      mapPanel.appendChild(table);
+      mapPanel.appendChild(el('div', {'class': 'note'}, 'Colour: √p (so that small probabilities stay visible); '
+        + 'hover a cell for p.'));
+      box.appendChild(mapPanel);
+
+      var normsPanel = el('div', {'class': 'panel norms-panel'});
+      var nh = el('h3', null, 'residual norms per token');
+      nh.appendChild(el('span', {'class': 'n'}, '‖h‖₂ of each token row, one chart per residual site'));
+      normsPanel.appendChild(nh);
+      picture.residual_norms.forEach(function (site) {
+        var max = 0;
+        site.norms.forEach(function (v) { max = Math.max(max, v); });
+        var sorted = site.norms.slice().sort(function (a, b) { return a - b; });
+        var median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
+        var chart = el('div', {'class': 'bars', 'data-layer': String(site.layer), 'data-tensor': site.tensor});
+        chart.appendChild(el('div', {'class': 'bars-title', title: site.tensor}, site.name));
+        var row = el('div', {'class': 'bars-row'});
+        site.norms.forEach(function (v, i) {
+          var label = picture.tokens ? picture.tokens[i] : String(site.positions[i]);
+          // a token row far above the others (SPIKE x the median) is what a massive activation looks like here
+          var spike = median > 0 && v >= SPIKE * median;
+          var bar = el('div', {'class': spike ? 'bar spike' : 'bar', 'data-position': String(site.positions[i]),
+            'data-value': String(v), title: label + ': ' + v.toFixed(2) + (spike ? ' (' + (v / median).toFixed(1)
+              + ' x the median token)' : '')});
+          bar.style.height = (max > 0 ? Math.max(1, Math.round(48 * v / max)) : 1) + 'px';
+          row.appendChild(bar);
+        });
+        chart.appendChild(row);
+        chart.appendChild(el('div', {'class': 'bars-max'}, 'max ' + max.toFixed(1)));
+        normsPanel.appendChild(chart);
+      });
+      box.appendChild(normsPanel);
+      out.replaceChildren(box);
+    }
+
+    modelSelect.addEventListener('change', fillLayers);
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      run();
+    });
+
+    // ?inspect=MODEL&text=...&layer=L&head=H fills the form and runs it once the models are known (a shareable link)
+    var params = new URLSearchParams(location.search);
+    var pending = params.get('inspect');
+    if (params.get('text') !== null) {
+      text.value = params.get('text');
+    }
+
+    return {
+      models: function (list) {
+        refreshModels(list).then(function () {
+          if (pending && modelSelect.querySelector('option[value="' + pending + '"]')) {
+            modelSelect.value = pending;
+            fillLayers();
+            if (params.get('layer') !== null) {
+              layerSelect.value = params.get('layer');
+            }
+            if (params.get('head') !== null) {
+              headSelect.value = params.get('head');
+            }
+            pending = null;
+            run();
+          }
+        });
+      }
+    };
+  })();
+
   function refresh() {
     fetch(API, {cache: 'no-store'})
       .then(function (r) {
@@ -226,7 +534,10 @@
         }
         return r.json();
       })
-      .then(render)
+      .then(function (view) {
+        render(view);
+        openFromHash();
+      })
       .catch(function (e) {
         // keep the last good view on screen; say that it is stale
         var status = document.getElementById('status');
@@ -235,6 +546,7 @@
       });
   }
 
+  window.addEventListener('hashchange', openFromHash);
   refresh();
   setInterval(refresh, REFRESH_MS);
 })();

@@ -78,6 +78,11 @@ public final class TextTokenizer implements AutoCloseable {
         return new TokenizedBatch(encodings.length, length, idBytes, maskBytes, typeBytes, tokens);
     }
 
+    /** The tokens of one text as the tokenizer writes them (e.g. {@code [CLS]}, {@code ##ing}), special tokens included. */
+    public String[] tokens(String text) {
+        return tokenizer.encode(text).getTokens();
+    }
+
     private static ByteBuffer direct(int n) {
         return ByteBuffer.allocateDirect(n * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     }

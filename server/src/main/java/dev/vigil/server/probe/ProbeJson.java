@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vigil.probes.ProbeSite;
+import dev.vigil.probes.stats.AttentionInspection;
 import dev.vigil.probes.stats.AttentionSnapshot;
 import dev.vigil.probes.stats.DeadNeuronSnapshot;
 import dev.vigil.probes.stats.MassiveSnapshot;
@@ -170,6 +171,52 @@ final class ProbeJson {
             sites.add(n);
         }
         return root;
+    }
+
+    /**
+     * An inspected request's attention picture ({@code inspect_attention}): the head's probabilities over the first
+     * sequence's unmasked queries x keys, and per residual site the L2 norm of each unmasked token row.
+     *
+     * @param tokens the first text's tokens (a text request), or null
+     */
+    static ObjectNode attention(AttentionInspection a, String[] tokens, ProbedModel model) {
+        ObjectNode root = site(a.site());
+        root.put("name", model.name(a.site()));
+        root.put("head", a.head());
+        root.put("heads", a.heads());
+        ints(root.putArray("query_positions"), a.queries());
+        ints(root.putArray("key_positions"), a.keys());
+        if (tokens != null && tokens.length == a.keys().length) {
+            ArrayNode t = root.putArray("tokens");
+            for (String token : tokens) {
+                t.add(token);
+            }
+        }
+        ArrayNode rows = root.putArray("probabilities");
+        for (float[] row : a.probabilities()) {
+            ArrayNode r = rows.addArray();
+            for (float p : row) {
+                r.add(p);
+            }
+        }
+        ArrayNode residuals = root.putArray("residual_norms");
+        for (AttentionInspection.ResidualNorms r : a.residuals()) {
+            ObjectNode n = site(r.site());
+            n.put("name", model.name(r.site()));
+            ints(n.putArray("positions"), r.positions());
+            ArrayNode norms = n.putArray("norms");
+            for (double v : r.norms()) {
+                norms.add(v);
+            }
+            residuals.add(n);
+        }
+        return root;
+    }
+
+    private static void ints(ArrayNode array, int[] values) {
+        for (int v : values) {
+            array.add(v);
+        }
     }
 
     private static ObjectNode site(ProbeSite site) {

@@ -10,10 +10,13 @@ import dev.vigil.probes.GraphTaps;
 import dev.vigil.probes.OnnxModels;
 import dev.vigil.probes.ProbeSite;
 import dev.vigil.probes.SiteDiscovery;
-import dev.vigil.probes.SiteNames;
 import dev.vigil.probes.SiteKind;
+import dev.vigil.probes.SiteNames;
+import dev.vigil.probes.stats.AttentionInspection;
 import dev.vigil.probes.stats.ProbeSettings;
 import dev.vigil.probes.stats.ProbedBatch;
+import dev.vigil.server.ApiException;
+import dev.vigil.server.Datatype;
 import dev.vigil.server.InferRequest;
 import dev.vigil.server.ModelConfig;
 import dev.vigil.server.ModelPreparer;
@@ -132,12 +135,16 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     @Override
     public RunTaps beforeRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds) {
         ProbedModel probed = models.get(model.name());
+        AttentionRequest attention = AttentionRequest.of(request);
+        if (attention != null) {
+            checkAttentionLayer(model.name(), probed, attention);
+        }
         if (probed == null || !probed.probed()) {
             return RunTaps.NONE;
         }
         double rate = probed.settings().sampleRate();
         boolean sampled = rate >= 1.0 || (rate > 0.0 && ThreadLocalRandom.current().nextDouble() < rate);
-        boolean inspect = inspect(request);
+        boolean inspect = inspect(request) || attention != null;
         if (!sampled && !inspect) {
             return RunTaps.NONE;
         }
@@ -178,22 +185,76 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
                         probeTaps.tokens());
             }
             ProbedBatch batch = TapReader.read(probeTaps, feeds, result);
-            Map<String, JsonNode> extras = inspect(request)
-                    ? Map.of(SUMMARY_FIELD, ProbeJson.summary(probed.probe().summarize(batch))) : Map.of();
+            Map<String, JsonNode> extras = new LinkedHashMap<>();
+            AttentionRequest attention = AttentionRequest.of(request);
+            if (attention != null) {
+                extras.put(AttentionRequest.PARAMETER, attentionPicture(model, request, probed, batch, attention));
+            }
+            if (inspect(request)) {
+                extras.put(SUMMARY_FIELD, ProbeJson.summary(probed.probe().summarize(batch)));
+            }
             Runnable release = probeTaps.handOver();
             if (!worker.submit(probed, batch, release)) {
                 release.run();
             }
             return extras;
+        } catch (ApiException e) {
+            throw e;
         } catch (RuntimeException e) {
             // a request the statistics cannot take is still answered; it is just not probed
             LOG.warn("Model '{}': request not probed: {}", model.name(), e.getMessage());
-            return inspect(request) ? Map.of(SUMMARY_FIELD, JsonNodeFactory.instance.objectNode()
-                    .put("error", "request not probed: " + e.getMessage())) : Map.of();
+            Map<String, JsonNode> extras = new LinkedHashMap<>();
+            ObjectNode error = JsonNodeFactory.instance.objectNode().put("error", "request not probed: " + e.getMessage());
+            if (AttentionRequest.of(request) != null) {
+                extras.put(AttentionRequest.PARAMETER, error);
+            }
+            if (inspect(request)) {
+                extras.put(SUMMARY_FIELD, error);
+            }
+            return extras;
         }
     }
 
-    /** Whether the request asks for its own probe summary ({@code parameters.inspect == true}). */
+    /** 400 unless the model probes an attention site of the asked layer (checked before the run). */
+    private static void checkAttentionLayer(String name, ProbedModel probed, AttentionRequest attention) {
+        if (probed == null || probed.probe() == null) {
+            throw new ApiException(400, "model '" + name + "' is not probed (probe.enabled is false), so "
+                    + AttentionRequest.PARAMETER + " has no attention layer to show");
+        }
+        List<Integer> layers = new ArrayList<>();
+        for (ProbeSite s : probed.probe().sites()) {
+            if (s.kind() == SiteKind.ATTENTION) {
+                layers.add(s.layer());
+            }
+        }
+        if (!layers.contains(attention.layer())) {
+            throw new ApiException(400, AttentionRequest.PARAMETER + ".layer " + attention.layer()
+                    + " is not a probed attention layer of model '" + name + "'; its probed attention layers are "
+                    + layers);
+        }
+    }
+
+    /** The request's attention picture; 400 when the head is out of range (known only from the tapped tensor). */
+    private static JsonNode attentionPicture(ServedModel model, InferRequest request, ProbedModel probed,
+                                             ProbedBatch batch, AttentionRequest attention) {
+        AttentionInspection picture;
+        try {
+            picture = AttentionInspection.of(probed.probe().sites(), batch, attention.layer(), attention.head());
+        } catch (IllegalArgumentException e) {
+            throw new ApiException(400, e.getMessage());
+        }
+        String[] tokens = null;
+        if (model.acceptsText() && request.inputs().size() == 1
+                && request.inputs().get(0).datatype() == Datatype.BYTES) {
+            tokens = model.tokenizer().tokens(request.inputs().get(0).strings()[0]);
+        }
+        return ProbeJson.attention(picture, tokens, probed);
+    }
+
+    /**
+     * Whether the request asks for its own probe summary ({@code parameters.inspect == true}); a request with
+     * {@code inspect_attention} is also always probed, and gets its attention picture.
+     */
     public static boolean inspect(InferRequest request) {
         return request.parameters().path("inspect").asBoolean(false);
     }

@@ -25,6 +25,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,6 +61,9 @@ class HealthPageTest {
             "Dead neurons never fire.",
             "Paris is the capital and most populous city of France.");
     private static final int PRENORM_REQUESTS = 3;
+    private static final int PLANTED_REQUESTS = 2;
+    /** The attention picture the page is asked for in the browser test. */
+    private static final String PICTURE_TEXT = "Paris is the capital of France.";
     /** Per statistic of the view, the {@code /metrics} gauge it shows (the head means average its head series). */
     private static final Map<String, String> GAUGES = Map.of(
             "dead_ratio", "vigil_neurons_dead_ratio",
@@ -84,6 +88,7 @@ class HealthPageTest {
         model("prenorm", MODELS.resolve("prenorm-256"), "{\"probe\": {\"window_tokens\": 512}}");
         model("prenorm-idle", MODELS.resolve("prenorm-256"), "{\"probe\": {\"window_tokens\": 512}}");
         model("unprobed", MODELS.resolve("prenorm-256"), "{\"probe\": {\"enabled\": false}}");
+        model("planted", MODELS.resolve("planted-outliers"), "{\"probe\": {\"window_tokens\": 32}}");
         server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu")).build());
         base = "http://127.0.0.1:" + server.start();
         for (String s : SENTENCES) {
@@ -99,8 +104,12 @@ class HealthPageTest {
             infer("prenorm", "{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[2,256],\"datatype\":\"INT64\","
                     + "\"data\":[" + ids + "]}]}");
         }
+        for (int r = 0; r < PLANTED_REQUESTS; r++) {
+            infer("planted", plantedRequest(random));
+        }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!(probed(health(), "minilm") == SENTENCES.size() && probed(health(), "prenorm") == PRENORM_REQUESTS)) {
+        while (!(probed(health(), "minilm") == SENTENCES.size() && probed(health(), "prenorm") == PRENORM_REQUESTS
+                && probed(health(), "planted") == PLANTED_REQUESTS)) {
             assertTrue(System.nanoTime() < deadline, "probe worker did not catch up: " + health());
             Thread.sleep(50);
         }
@@ -120,7 +129,7 @@ class HealthPageTest {
         ScrapedMetrics metrics = new ScrapedMetrics(get("/metrics").body());
         List<String> names = new ArrayList<>();
         view.path("models").forEach(m -> names.add(m.path("name").asText()));
-        assertEquals(List.of("minilm", "prenorm", "prenorm-idle"), names, "probed models only, by name");
+        assertEquals(List.of("minilm", "planted", "prenorm", "prenorm-idle"), names, "probed models only, by name");
 
         for (JsonNode model : view.path("models")) {
             String name = model.path("name").asText();
@@ -130,6 +139,7 @@ class HealthPageTest {
             }
             boolean idle = name.equals("prenorm-idle");
             assertEquals(!idle, model.path("window").path("closed").asBoolean(), name + ": a window closed");
+            assertFindingsFollowTheLevels(model);
             assertEquals(metrics.find("vigil_probe_requests_total", "model", name).get(0).number(),
                     model.path("probed_requests").asDouble(), name);
             assertEquals(metrics.find("vigil_window_tokens", "model", name).get(0).number(),
@@ -150,6 +160,9 @@ class HealthPageTest {
                 }
             }
             assertEquals(sites, shown, name + ": every probe site has a row");
+            if (name.equals("planted")) {
+                continue;
+            }
 
             JsonNode sink = model.path("sink_scores");
             int attention = 0;
@@ -168,6 +181,37 @@ class HealthPageTest {
             assertEquals(idle ? 0 : name.equals("minilm") ? 12 : 4, sink.path("heads").asInt(),
                     name + " heads (unknown before the first request)");
         }
+
+        JsonNode minilm = model(view, "minilm");
+        assertEquals("block 2 · attention output LayerNorm in", row(minilm, "residual", 5).path("name").asText());
+        assertEquals("block 0 · attention self query/key/value in",
+                row(minilm, "matmul_input", 0).path("name").asText());
+        assertEquals("block 1 · mlp norm in", row(model(view, "prenorm"), "residual", 3).path("name").asText());
+
+        // the planted massive activation: ratio ~1.8e5, painted as the alarm of VigilMassiveActivationAppeared
+        JsonNode planted = row(model(view, "planted"), "residual", 0);
+        assertEquals("ln1 in", planted.path("name").asText());
+        assertTrue(planted.path("values").path("massive_ratio").asDouble() > 1e5, planted.toString());
+        assertEquals("alarm", planted.path("health").path("massive_ratio").asText());
+        JsonNode plantedInput = row(model(view, "planted"), "matmul_input", 0);
+        assertTrue(plantedInput.path("values").path("int8_sqnr_db").asDouble() < 20, plantedInput.toString());
+        assertEquals("alarm", plantedInput.path("health").path("int8_sqnr_db").asText(), "VigilInt8SqnrLow");
+        assertEquals("alarm", plantedInput.path("health").path("outlier_channels").asText(), "VigilInt8OutlierChannels");
+        JsonNode act = row(model(view, "planted"), "matmul_input", 2);
+        assertEquals("ok", act.path("health").path("outlier_channels").asText(), "ReLU output: 0 outlier channels");
+        assertEquals("info", row(minilm, "attention", 0).path("health").path("sink_score_mean").asText());
+        assertEquals("none", row(model(view, "prenorm-idle"), "residual", 0).path("health").path("massive_ratio")
+                .asText());
+
+        // models ranked by alarms, then warnings, then name
+        List<String> ranking = new ArrayList<>();
+        view.path("ranking").forEach(n -> ranking.add(n.asText()));
+        List<String> expected = new ArrayList<>(names);
+        expected.sort(Comparator.comparingInt((String n) -> -model(view, n).path("alarms").asInt())
+                .thenComparingInt(n -> -model(view, n).path("warnings").asInt()).thenComparing(n -> n));
+        assertEquals(expected, ranking);
+        assertEquals("prenorm-idle", ranking.get(ranking.size() - 1), "no traffic, nothing to attend to");
+        assertTrue(model(view, "planted").path("alarms").asInt() >= 3, model(view, "planted").toString());
 
         // traffic has stopped: the view does not move
         ObjectNode again = (ObjectNode) health();
@@ -236,20 +280,28 @@ class HealthPageTest {
         Document dom = Jsoup.parse(run(chromium, "--dump-dom", base + "/"));
 
         Map<String, String> expected = new LinkedHashMap<>();
+        Map<String, String> levels = new LinkedHashMap<>();
         for (JsonNode model : view.path("models")) {
             String m = model.path("name").asText();
             for (JsonNode kind : model.path("kinds")) {
                 for (JsonNode layer : kind.path("layers")) {
                     for (JsonNode stat : kind.path("stats")) {
-                        expected.put(key(m, kind.path("kind").asText(), stat.asText(), layer.path("layer").asText(),
-                                ""), json(layer.path("values").path(stat.asText())));
+                        String k = key(m, kind.path("kind").asText(), stat.asText(), layer.path("layer").asText(), "");
+                        expected.put(k, json(layer.path("values").path(stat.asText())));
+                        levels.put(k, layer.path("health").path(stat.asText()).asText());
                     }
+                    Element name = dom.selectFirst("details[data-model=" + m + "] div.panel[data-kind="
+                            + kind.path("kind").asText() + "] th.site[data-layer=" + layer.path("layer").asText() + "]");
+                    assertNotNull(name, m + " " + kind.path("kind") + " " + layer.path("layer") + ": row header");
+                    assertEquals(layer.path("name").asText(), name.text(), "rows are named by block and tensor");
+                    assertTrue(name.attr("title").contains(layer.path("tensor").asText()), name.attr("title"));
                 }
             }
             for (JsonNode layer : model.path("sink_scores").path("layers")) {
                 for (int h = 0; h < layer.path("heads").size(); h++) {
-                    expected.put(key(m, "attention", "sink_score", layer.path("layer").asText(), Integer.toString(h)),
-                            json(layer.path("heads").path(h)));
+                    String k = key(m, "attention", "sink_score", layer.path("layer").asText(), Integer.toString(h));
+                    expected.put(k, json(layer.path("heads").path(h)));
+                    levels.put(k, layer.path("heads").path(h).isNull() ? "none" : "info");
                 }
             }
             Element line = dom.selectFirst("div.window[data-model=" + m + "]");
@@ -276,6 +328,8 @@ class HealthPageTest {
         for (Map.Entry<String, String> e : expected.entrySet()) {
             Element td = shown.get(e.getKey());
             String value = td.attr("data-value");
+            String level = levels.get(e.getKey());
+            assertEquals(level, td.attr("data-health"), e.getKey());
             if (e.getValue() == null) {
                 assertEquals("null", value, e.getKey());
                 assertEquals("—", td.text(), e.getKey());
@@ -284,16 +338,178 @@ class HealthPageTest {
             } else {
                 double v = Double.parseDouble(e.getValue());
                 assertEquals(v, Double.parseDouble(value), e.getKey() + " exact value");
-                assertPrintedNear(v, td.text(), e.getKey());
-                colours.add(td.attr("style"));
+                assertPrintedNear(v, td.text().replace(",", ""), e.getKey());
+                assertTrue(td.hasClass("lvl-" + level), e.getKey() + " is painted " + level + ": " + td);
+                // a health level has its class's fixed colour; only values without a healthy direction are shaded
+                assertEquals(level.equals("info"), !td.attr("style").isEmpty(), e.getKey());
+                if (level.equals("info")) {
+                    colours.add(td.attr("style"));
+                }
             }
         }
-        assertTrue(colours.size() > 20, "cells are coloured by value: " + colours.size() + " distinct colours");
+        assertTrue(colours.size() > 20, "magnitude cells are shaded by value: " + colours.size() + " colours");
+        Element plantedCell = shown.get(key("planted", "residual", "massive_ratio", "0", ""));
+        assertTrue(plantedCell.hasClass("lvl-alarm"), "the planted massive activation is painted alarming: "
+                + plantedCell);
+
+        // the summary lists the models in the JSON's ranking, each linking to its section
+        List<String> ranking = new ArrayList<>();
+        view.path("ranking").forEach(n -> ranking.add(n.asText()));
+        List<String> rows = new ArrayList<>();
+        for (Element tr : dom.select("#summary table.ranking tbody tr")) {
+            rows.add(tr.attr("data-model"));
+            String m = tr.attr("data-model");
+            assertEquals("#model-" + m, tr.selectFirst("a").attr("href"));
+            assertNotNull(dom.getElementById("model-" + m), "anchor of " + m);
+        }
+        assertEquals(ranking, rows);
+        Element top = dom.selectFirst("#summary tr[data-model=planted]");
+        assertTrue(top.text().contains("massive ratio"), top.text());
+        assertEquals(4, dom.select("details.model").size(), "one collapsible section per probed model");
+        assertTrue(dom.select("details.model[open]").isEmpty(), "sections start collapsed: " + dom.select(
+                "details.model[open]").eachAttr("data-model"));
 
         Path shot = Path.of("target", "health-page.png").toAbsolutePath();
         Files.deleteIfExists(shot);
-        run(chromium, "--screenshot=" + shot, "--window-size=1400,1100", "--hide-scrollbars", base + "/");
+        run(chromium, "--screenshot=" + shot, "--window-size=1400,1100", "--hide-scrollbars", base + "/#model-planted");
         assertTrue(Files.size(shot) > 10_000, "screenshot written: " + shot);
+    }
+
+    @Test
+    void chromiumDrawsTheAttentionPictureOfTheJson() throws Exception {
+        String chromium = chromium();
+        assumeTrue(chromium != null, "no chromium binary on PATH (apt-get install chromium): browser test skipped");
+        int layer = 2;
+        int head = 5;
+        String url = base + "/?inspect=minilm&layer=" + layer + "&head=" + head + "&text="
+                + java.net.URLEncoder.encode(PICTURE_TEXT, StandardCharsets.UTF_8);
+        Document dom = Jsoup.parse(run(chromium, "--dump-dom", url));
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/minilm/infer"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\":[{\"name\":\"text\",\"shape\":[1],"
+                        + "\"datatype\":\"BYTES\",\"data\":[\"" + PICTURE_TEXT + "\"]}],\"parameters\":"
+                        + "{\"inspect_attention\":{\"layer\":" + layer + ",\"head\":" + head + "}}}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode picture = JSON.readTree(r.body()).path("inspect_attention");
+
+        Element box = dom.selectFirst("div.picture");
+        assertNotNull(box, "the page drew a picture: " + dom.select("#inspect-out").outerHtml());
+        assertEquals(String.valueOf(layer), box.attr("data-layer"));
+        assertEquals(String.valueOf(head), box.attr("data-head"));
+        List<String> tokens = new ArrayList<>();
+        picture.path("tokens").forEach(t -> tokens.add(t.asText()));
+        assertEquals("[CLS]", tokens.get(0));
+        assertEquals(tokens, dom.select("#attention-map th.key").eachText(), "keys: the tokenizer's tokens");
+        assertEquals(tokens, dom.select("#attention-map th.query").eachText(), "queries: the tokenizer's tokens");
+        int n = tokens.size();
+        assertEquals(n * n, dom.select("#attention-map td.acell").size());
+        for (Element td : dom.select("#attention-map td.acell")) {
+            int q = Integer.parseInt(td.attr("data-q"));
+            int k = Integer.parseInt(td.attr("data-k"));
+            assertEquals(picture.path("probabilities").path(q).path(k).asDouble(), Double.parseDouble(td.attr(
+                    "data-value")), 1e-7, "cell " + q + "," + k);
+        }
+        List<Element> charts = dom.select("div.bars");
+        assertEquals(picture.path("residual_norms").size(), charts.size(), "one norm chart per residual site");
+        for (int i = 0; i < charts.size(); i++) {
+            JsonNode site = picture.path("residual_norms").path(i);
+            assertEquals(site.path("name").asText(), charts.get(i).selectFirst(".bars-title").text());
+            List<Element> bars = charts.get(i).select("div.bar");
+            assertEquals(n, bars.size());
+            double[] sorted = new double[n];
+            for (int t = 0; t < n; t++) {
+                sorted[t] = site.path("norms").path(t).asDouble();
+            }
+            java.util.Arrays.sort(sorted);
+            double median = sorted[n / 2];
+            for (int t = 0; t < n; t++) {
+                double v = site.path("norms").path(t).asDouble();
+                assertEquals(v, Double.parseDouble(bars.get(t).attr("data-value")), 1e-9 * v,
+                        site.path("tensor") + " token " + t);
+                assertEquals(v >= 5 * median, bars.get(t).hasClass("spike"), site.path("tensor") + " token " + t);
+            }
+        }
+        // MiniLM's FFN outputs carry a massive [CLS] row (norm ~200 against ~10): drawn as a spike
+        Element ffn = dom.selectFirst("div.bars[data-tensor=/encoder/layer.2/output/Add_output_0]");
+        assertTrue(ffn.select("div.bar").get(0).hasClass("spike"), ffn.outerHtml());
+
+        Path shot = Path.of("target", "attention-picture.png").toAbsolutePath();
+        Files.deleteIfExists(shot);
+        run(chromium, "--screenshot=" + shot, "--window-size=1400,900", "--hide-scrollbars", url);
+        assertTrue(Files.size(shot) > 10_000, "screenshot written: " + shot);
+    }
+
+    /** The alarm/warning counts and findings are exactly the alarm and warn levels of the rows (recounted here). */
+    private static void assertFindingsFollowTheLevels(JsonNode model) {
+        int alarms = 0;
+        int warnings = 0;
+        Set<String> levels = new TreeSet<>();
+        for (JsonNode kind : model.path("kinds")) {
+            for (JsonNode layer : kind.path("layers")) {
+                for (JsonNode stat : kind.path("stats")) {
+                    String level = layer.path("health").path(stat.asText()).asText();
+                    levels.add(kind.path("kind").asText() + " " + layer.path("layer").asInt() + " " + stat.asText()
+                            + " " + level);
+                    alarms += level.equals("alarm") ? 1 : 0;
+                    warnings += level.equals("warn") ? 1 : 0;
+                    assertTrue(Set.of("none", "info", "ok", "warn", "alarm").contains(level), level);
+                    assertEquals(level.equals("none"), layer.path("values").path(stat.asText()).isNull(),
+                            model.path("name") + " " + layer + " " + stat);
+                }
+            }
+        }
+        assertEquals(alarms, model.path("alarms").asInt(), model.path("name").asText());
+        assertEquals(warnings, model.path("warnings").asInt(), model.path("name").asText());
+        Set<String> found = new TreeSet<>();
+        boolean seenWarn = false;
+        for (JsonNode f : model.path("findings")) {
+            found.add(f.path("kind").asText() + " " + f.path("layer").asInt() + " " + f.path("stat").asText() + " "
+                    + f.path("level").asText());
+            seenWarn |= f.path("level").asText().equals("warn");
+            assertFalse(seenWarn && f.path("level").asText().equals("alarm"), "alarms come first");
+        }
+        Set<String> flagged = new TreeSet<>();
+        levels.stream().filter(l -> l.endsWith(" alarm") || l.endsWith(" warn")).forEach(flagged::add);
+        assertEquals(flagged, found, model.path("name").asText());
+    }
+
+    private static JsonNode model(JsonNode view, String name) {
+        for (JsonNode m : view.path("models")) {
+            if (m.path("name").asText().equals(name)) {
+                return m;
+            }
+        }
+        throw new AssertionError("no model " + name);
+    }
+
+    private static JsonNode row(JsonNode model, String kind, int layer) {
+        for (JsonNode k : model.path("kinds")) {
+            if (k.path("kind").asText().equals(kind)) {
+                for (JsonNode l : k.path("layers")) {
+                    if (l.path("layer").asInt() == layer) {
+                        return l;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no " + kind + " " + layer + " in " + model.path("name"));
+    }
+
+    /** models/planted-outliers: BOS (1) then 12-32 body tokens 2..31, right-padded to 32, two sequences. */
+    private static String plantedRequest(Random random) {
+        StringBuilder ids = new StringBuilder();
+        StringBuilder mask = new StringBuilder();
+        for (int b = 0; b < 2; b++) {
+            int n = 12 + random.nextInt(21);
+            for (int t = 0; t < 32; t++) {
+                String sep = ids.length() == 0 ? "" : ",";
+                ids.append(sep).append(t == 0 ? 1 : t < n ? 2 + random.nextInt(30) : 0);
+                mask.append(sep).append(t < n ? 1 : 0);
+            }
+        }
+        return "{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[2,32],\"datatype\":\"INT64\",\"data\":[" + ids
+                + "]},{\"name\":\"attention_mask\",\"shape\":[2,32],\"datatype\":\"INT64\",\"data\":[" + mask
+                + "]}],\"outputs\":[{\"name\":\"logits\"}]}";
     }
 
     /** The cell prints the value rounded to the digits it shows. */
