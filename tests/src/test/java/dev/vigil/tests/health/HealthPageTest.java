@@ -430,7 +430,7 @@ class HealthPageTest {
             }
         }
         // MiniLM's FFN outputs carry a massive [CLS] row (norm ~200 against ~10): drawn as a spike
-        Element ffn = dom.selectFirst("div.bars[data-tensor=/encoder/layer.2/output/Add_output_0]");
+        Element ffn = dom.selectFirst("div.bars[data-tensor=\"/encoder/layer.2/output/Add_output_0\"]");
         assertTrue(ffn.select("div.bar").get(0).hasClass("spike"), ffn.outerHtml());
 
         Path shot = Path.of("target", "attention-picture.png").toAbsolutePath();
