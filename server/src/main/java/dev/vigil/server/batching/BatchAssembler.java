@@ -65,7 +65,7 @@ final class BatchAssembler {
 
     /**
      * The batching key of a request: requests with equal keys may share a run. {@link #ALONE} for a request that
-     * runs alone: one that asks for its own probe summary (it must describe this request only).
+     * runs alone: one that asks for its own probe summary or attention picture (they must describe this request only).
      */
     Object key(PreparedRequest request) {
         if (ProbeLayer.inspect(request.request())) {

@@ -144,7 +144,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         }
         double rate = probed.settings().sampleRate();
         boolean sampled = rate >= 1.0 || (rate > 0.0 && ThreadLocalRandom.current().nextDouble() < rate);
-        boolean inspect = inspect(request) || attention != null;
+        boolean inspect = inspect(request);
         if (!sampled && !inspect) {
             return RunTaps.NONE;
         }
@@ -190,7 +190,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             if (attention != null) {
                 extras.put(AttentionRequest.PARAMETER, attentionPicture(model, request, probed, batch, attention));
             }
-            if (inspect(request)) {
+            if (wantsSummary(request)) {
                 extras.put(SUMMARY_FIELD, ProbeJson.summary(probed.probe().summarize(batch)));
             }
             Runnable release = probeTaps.handOver();
@@ -208,7 +208,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             if (AttentionRequest.of(request) != null) {
                 extras.put(AttentionRequest.PARAMETER, error);
             }
-            if (inspect(request)) {
+            if (wantsSummary(request)) {
                 extras.put(SUMMARY_FIELD, error);
             }
             return extras;
@@ -252,10 +252,15 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     }
 
     /**
-     * Whether the request asks for its own probe summary ({@code parameters.inspect == true}); a request with
-     * {@code inspect_attention} is also always probed, and gets its attention picture.
+     * Whether the request asks to be looked at alone: its own probe summary ({@code parameters.inspect == true})
+     * or its attention picture ({@code inspect_attention}). Such a request is always probed and runs alone.
      */
     public static boolean inspect(InferRequest request) {
+        return wantsSummary(request) || request.parameters().has(AttentionRequest.PARAMETER);
+    }
+
+    /** Whether the response carries the request's probe summary ({@code parameters.inspect == true}). */
+    private static boolean wantsSummary(InferRequest request) {
         return request.parameters().path("inspect").asBoolean(false);
     }
 
