@@ -67,14 +67,10 @@ public final class SiteNames {
                 suffix = "in";
             }
             case MATMUL_INPUT -> {
-                for (GraphIndex.Use use : g.uses(site.tensor())) {
-                    NodeProto n = g.node(use.node());
-                    boolean matmul = n.getOpType().equals("MatMul") || n.getOpType().equals("Gemm");
-                    String weight = in(n, 1 - Math.min(use.slot(), 1));
-                    if (matmul && use.slot() <= 1 && g.isConstant(weight)) {
-                        boolean named = weight.toLowerCase().endsWith("weight");
-                        scopes.add(scope(n, named ? weight : out(n, 0), named ? WEIGHT_SUFFIXES : SUFFIXES));
-                    }
+                for (NodeProto n : weightMatMuls(site.tensor())) {
+                    String weight = n.getOpType().equals("QLinearMatMul") ? in(n, 3) : in(n, 1);
+                    boolean named = weight.toLowerCase().endsWith("weight");
+                    scopes.add(scope(n, named ? weight : out(n, 0), named ? WEIGHT_SUFFIXES : SUFFIXES));
                 }
                 suffix = "in";
             }
@@ -102,6 +98,40 @@ public final class SiteNames {
             scopes.add(components(site.tensor()));
         }
         return format(merge(scopes), suffix);
+    }
+
+    /**
+     * The MatMul/Gemm nodes that take {@code tensor} against a constant weight, directly or through the
+     * quantization nodes of an int8 graph (the MatMulInteger / QLinearMatMul after a (Dynamic)QuantizeLinear).
+     */
+    private List<NodeProto> weightMatMuls(String tensor) {
+        List<NodeProto> found = new ArrayList<>();
+        List<String> frontier = List.of(tensor);
+        for (int hop = 0; hop < 3 && !frontier.isEmpty(); hop++) {
+            List<String> next = new ArrayList<>();
+            for (String t : frontier) {
+                for (GraphIndex.Use use : g.uses(t)) {
+                    NodeProto n = g.node(use.node());
+                    switch (n.getOpType()) {
+                        case "MatMul", "Gemm" -> {
+                            if (use.slot() <= 1 && g.isConstant(in(n, 1 - use.slot()))) {
+                                found.add(n);
+                            }
+                        }
+                        case "MatMulInteger", "QLinearMatMul" -> found.add(n);
+                        case "DynamicQuantizeLinear", "QuantizeLinear", "DequantizeLinear", "Cast" -> {
+                            if (use.slot() == 0) {
+                                next.add(out(n, 0));
+                            }
+                        }
+                        default -> {
+                        }
+                    }
+                }
+            }
+            frontier = next;
+        }
+        return found;
     }
 
     /** The normalization node a residual tensor feeds (the first node of a decomposed one); null when none. */

@@ -38,6 +38,17 @@ class SiteNamesTest {
     }
 
     @Test
+    void int8MiniLmSitesHaveTheFloatNames() {
+        // the published int8 export: the MatMuls are MatMulInteger behind DynamicQuantizeLinear
+        assumeTrue(Files.exists(MiniLmSitesTest.MODEL) && Files.exists(QuantizedMiniLmSitesTest.INT8),
+                "the MiniLM exports are not unpacked (the server module's build does it)");
+        Map<String, String> float32 = names(MiniLmSitesTest.MODEL);
+        Map<String, String> int8 = names(QuantizedMiniLmSitesTest.INT8);
+        assertEquals(49, int8.size(), "no pooler in the int8 export");
+        int8.forEach((site, name) -> assertEquals(float32.get(site), name, site));
+    }
+
+    @Test
     void exporterModelsAreNamedFromTheirTensorNames() {
         // node names there are only op names (LayerNormalization_24): the norm's output, the weight and the site
         // tensor say where the site is
