@@ -298,7 +298,8 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     /** The snapshot of one model whose probing is enabled; null otherwise. */
     public ModelSnapshot snapshot(String model) {
         ProbedModel m = models.get(model);
-        return m == null || m.probe() == null ? null : new ModelSnapshot(m.name(), m.settings(), m.probe().snapshot());
+        return m == null || m.probe() == null ? null : new ModelSnapshot(m.name(), m.settings(),
+                m.probe().snapshot(), m.names());
     }
 
     /** Every site discovery found in a model, selected or not; empty for a model this layer lacks. */
