@@ -42,17 +42,17 @@ public final class AdmissionControl {
         if (!slots.tryAcquire()) {
             if (waiting.incrementAndGet() > maxQueue) {
                 waiting.decrementAndGet();
-                throw new ApiException(503, "server overloaded: " + maxInflight + " requests in flight and "
+                throw ApiException.overloaded("server overloaded: " + maxInflight + " requests in flight and "
                         + maxQueue + " waiting (max_inflight / max_queue)");
             }
             try {
                 if (!slots.tryAcquire(maxWaitMillis, TimeUnit.MILLISECONDS)) {
-                    throw new ApiException(503, "server overloaded: no inference slot free within "
+                    throw ApiException.overloaded("server overloaded: no inference slot free within "
                             + maxWaitMillis + " ms");
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new ApiException(503, "interrupted while waiting for an inference slot");
+                throw ApiException.overloaded("interrupted while waiting for an inference slot");
             } finally {
                 waiting.decrementAndGet();
             }

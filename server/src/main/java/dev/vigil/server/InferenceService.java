@@ -20,8 +20,9 @@ import java.util.Set;
 
 /**
  * Runs decoded requests on served models, without HTTP: checks the inputs against the model (names, datatypes,
- * shapes, batch and sequence limits), tokenizes text, builds the ONNX Runtime tensors, runs the session and copies
- * the outputs out. Every tensor and result is closed before it returns.
+ * shapes, batch and sequence limits, token ids against the vocabulary, axes that must agree) before any run,
+ * tokenizes text, builds the ONNX Runtime tensors, runs the session and copies the outputs out. Every tensor and
+ * result is closed before it returns.
  */
 public final class InferenceService {
     private final OrtEnvironment env;
@@ -246,11 +247,6 @@ public final class InferenceService {
                 }
                 batch = Math.max(batch, shape[0]);
             }
-            if (model.tokenInputs().containsValue(in.name()) && shape.length == 2
-                    && shape[1] > model.maxSequenceLength()) {
-                throw ApiException.badRequest("input '" + in.name() + "' has sequence length " + shape[1]
-                        + ", more than max_sequence_length " + model.maxSequenceLength());
-            }
         }
         for (TensorSpec spec : session.inputs()) {
             if (!seen.contains(spec.name())) {
@@ -258,6 +254,7 @@ public final class InferenceService {
                         + spec.datatype() + " " + Shapes.format(spec.shape()) + "), which the request lacks");
             }
         }
+        model.inputRules().check(model.name(), request.inputs(), model.maxSequenceLength());
         return batch < 0 ? 1 : batch;
     }
 

@@ -1,5 +1,8 @@
 package dev.vigil.server;
 
+import dev.vigil.probes.OnnxModels;
+import dev.vigil.server.errors.PathRedactor;
+import dev.vigil.server.request.TokenInputRules;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -35,7 +39,7 @@ public final class ModelRepository implements AutoCloseable {
      * One repository entry: a loaded model, or the reason it did not load.
      *
      * @param model the model, null when it failed
-     * @param error why it failed, null when it loaded
+     * @param error why it failed, null when it loaded; for clients: paths relative to the repository
      */
     public record Entry(String name, ServedModel model, String error) {
         /** Whether the model is loaded and served. */
@@ -74,6 +78,7 @@ public final class ModelRepository implements AutoCloseable {
                     .forEach(dirs::add);
         }
         Map<String, Entry> entries = new LinkedHashMap<>();
+        PathRedactor paths = new PathRedactor(dir);
         for (Path modelDir : dirs) {
             String name = modelDir.getFileName().toString();
             long t0 = System.nanoTime();
@@ -86,7 +91,7 @@ public final class ModelRepository implements AutoCloseable {
                         model.acceptsText() ? ", text input via tokenizer.json" : "");
             } catch (Exception | LinkageError e) {
                 String reason = e.getMessage() == null ? e.toString() : e.getMessage();
-                entries.put(name, new Entry(name, null, reason));
+                entries.put(name, new Entry(name, null, paths.redact(reason)));
                 LOG.debug("Model '{}' failed to load and is not served: {}", name, reason, e);
             }
         }
@@ -104,7 +109,8 @@ public final class ModelRepository implements AutoCloseable {
         }
         ModelConfig config = ModelConfig.read(modelDir.resolve("config.json"));
         config.dynamicBatching().check(config.maxBatchSize() > 0 ? config.maxBatchSize() : defaultBatch);
-        ModelPreparer.Prepared prepared = preparer.prepare(name, config, Files.readAllBytes(onnx));
+        byte[] bytes = Files.readAllBytes(onnx);
+        ModelPreparer.Prepared prepared = preparer.prepare(name, config, bytes);
         ModelSession session;
         try {
             session = ModelSession.open(factory, prepared.model(), prepared.internalOutputs());
@@ -122,7 +128,8 @@ public final class ModelRepository implements AutoCloseable {
             return new ServedModel(name, config, session,
                     config.maxBatchSize() > 0 ? config.maxBatchSize() : defaultBatch,
                     config.maxSequenceLength() > 0 ? config.maxSequenceLength() : defaultSeq,
-                    tokenizer, tokenInputs);
+                    tokenizer, tokenInputs, TokenInputRules.read(OnnxModels.parse(bytes),
+                            Set.copyOf(tokenInputs.values())));
         } catch (Exception | LinkageError e) {
             if (tokenizer != null) {
                 tokenizer.close();

@@ -1,6 +1,7 @@
 package dev.vigil.server;
 
 import ai.onnxruntime.OrtException;
+import dev.vigil.server.request.TokenInputRules;
 
 import java.util.Map;
 
@@ -10,9 +11,11 @@ import java.util.Map;
  *
  * @param tokenizer   the tokenizer, or null
  * @param tokenInputs which model input receives which token field (only when the tokenizer can fill every input)
+ * @param inputRules  what the graph says about token inputs: vocabulary sizes, token axes, axes that must agree
  */
 public record ServedModel(String name, ModelConfig config, ModelSession session, int maxBatchSize,
-                          int maxSequenceLength, TextTokenizer tokenizer, Map<TokenField, String> tokenInputs)
+                          int maxSequenceLength, TextTokenizer tokenizer, Map<TokenField, String> tokenInputs,
+                          TokenInputRules inputRules)
         implements AutoCloseable {
 
     /** The token fields a tokenizer produces. */
@@ -20,6 +23,12 @@ public record ServedModel(String name, ModelConfig config, ModelSession session,
 
     public ServedModel {
         tokenInputs = Map.copyOf(tokenInputs);
+    }
+
+    /** A model whose graph was not read for token input rules (no vocabulary or length checks). */
+    public ServedModel(String name, ModelConfig config, ModelSession session, int maxBatchSize, int maxSequenceLength,
+                       TextTokenizer tokenizer, Map<TokenField, String> tokenInputs) {
+        this(name, config, session, maxBatchSize, maxSequenceLength, tokenizer, tokenInputs, TokenInputRules.NONE);
     }
 
     /** Whether this model accepts a BYTES input of strings that the server tokenizes. */

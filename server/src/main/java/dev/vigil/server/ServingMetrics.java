@@ -15,15 +15,18 @@ import java.io.OutputStream;
  * become label values; requests for unknown models are not counted here.
  */
 public final class ServingMetrics {
-    /** The outcome label of {@code vigil_requests_total}. */
+    /**
+     * The outcome label of {@code vigil_requests_total}: {@code overloaded} and {@code unavailable} are 503s that
+     * are not faults of the server, so that an error-rate alert on {@code server_error} does not fire on them.
+     */
     public enum Outcome {
-        SUCCESS, CLIENT_ERROR, SERVER_ERROR;
+        SUCCESS, CLIENT_ERROR, OVERLOADED, UNAVAILABLE, SERVER_ERROR;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT);
         }
 
-        /** The outcome of an HTTP status. */
+        /** The outcome of an HTTP status when nothing more is known: any 5xx is a server error. */
         public static Outcome of(int status) {
             return status >= 500 ? SERVER_ERROR : status >= 400 ? CLIENT_ERROR : SUCCESS;
         }

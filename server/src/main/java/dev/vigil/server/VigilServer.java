@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vigil.server.batching.Batchers;
 import dev.vigil.server.batching.DynamicBatcher;
+import dev.vigil.server.errors.PathRedactor;
 import dev.vigil.server.health.HealthPage;
 import dev.vigil.server.http.BodyReader;
 import dev.vigil.server.http.JettySettings;
@@ -65,6 +66,7 @@ public final class VigilServer implements AutoCloseable {
     private final BodyReader bodies;
     private final RunObserver observer;
     private final ProbeLayer probes;
+    private final PathRedactor paths;
     private SessionFactory sessions;
     private ModelRepository repository;
     private InferenceService inference;
@@ -103,6 +105,7 @@ public final class VigilServer implements AutoCloseable {
         GaugeWithCallback.builder().name("vigil_request_memory_limit_bytes")
                 .help("The request memory budget (--body-budget-mb)")
                 .callback(cb -> cb.call(requestMemory.limit())).register(metrics.registry());
+        this.paths = new PathRedactor(options.modelsDir());
     }
 
     /**
@@ -239,7 +242,8 @@ public final class VigilServer implements AutoCloseable {
         app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
         app.exception(Exception.class, (e, ctx) -> {
             LOG.error("Unexpected error on {} {}", ctx.method(), ctx.path(), e);
-            error(ctx, 500, "internal error: " + e);
+            error(ctx, 500, e.getMessage() == null ? "internal error (logged)"
+                    : "internal error (logged): " + paths.redact(e.getMessage()));
         });
         app.error(404, ctx -> {
             if (ctx.result() == null) {
@@ -314,7 +318,7 @@ public final class VigilServer implements AutoCloseable {
                     + repository.entries().keySet());
         }
         if (!entry.ready()) {
-            throw new ApiException(503, "model '" + name + "' is not ready: " + entry.error());
+            throw ApiException.unavailable("model '" + name + "' is not ready: " + entry.error());
         }
         return entry.model();
     }
@@ -381,7 +385,7 @@ public final class VigilServer implements AutoCloseable {
             model = readyModel(name);
             headerLength = headerLength(ctx);
         } catch (ApiException e) {
-            metrics.observeRequest(name, ServingMetrics.Outcome.of(e.status()), (System.nanoTime() - t0) / 1e9);
+            metrics.observeRequest(name, e.outcome(), (System.nanoTime() - t0) / 1e9);
             throw e;
         }
         RequestMemory memory = new RequestMemory(requestMemory);
@@ -389,8 +393,7 @@ public final class VigilServer implements AutoCloseable {
                 .thenAccept(body -> respond(ctx, model, body, headerLength, memory))
                 .whenComplete((done, failure) -> {
                     memory.close();
-                    metrics.observeRequest(name, ServingMetrics.Outcome.of(failure == null ? 200 : status(failure)),
-                            (System.nanoTime() - t0) / 1e9);
+                    metrics.observeRequest(name, outcome(failure), (System.nanoTime() - t0) / 1e9);
                 }));
     }
 
@@ -431,11 +434,14 @@ public final class VigilServer implements AutoCloseable {
         }
     }
 
-    /** The status a failed request is answered with. */
-    private static int status(Throwable failure) {
+    /** What a finished request counts as: an API error's own outcome, anything else unexpected a server error. */
+    private static ServingMetrics.Outcome outcome(Throwable failure) {
+        if (failure == null) {
+            return ServingMetrics.Outcome.SUCCESS;
+        }
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                 ? failure.getCause() : failure;
-        return cause instanceof ApiException api ? api.status() : 500;
+        return cause instanceof ApiException api ? api.outcome() : ServingMetrics.Outcome.SERVER_ERROR;
     }
 
     /** {@code ?inspect=true} is the same as the request parameter {@code "inspect": true}. */

@@ -75,10 +75,10 @@ public final class DynamicBatcher implements AutoCloseable {
         lock.lock();
         try {
             if (closed) {
-                throw new ApiException(503, "model '" + model.name() + "' is shutting down");
+                throw ApiException.unavailable("model '" + model.name() + "' is shutting down");
             }
             if (queue.size() >= settings.maxQueueSize()) {
-                throw new ApiException(503, "server overloaded: model '" + model.name() + "' has "
+                throw ApiException.overloaded("server overloaded: model '" + model.name() + "' has "
                         + queue.size() + " requests waiting for a batch (dynamic_batching.max_queue_size)");
             }
             queue.addLast(p);
@@ -94,11 +94,11 @@ public final class DynamicBatcher implements AutoCloseable {
             }
             throw new ApiException(500, "model '" + model.name() + "' batch failed: " + e.getCause());
         } catch (TimeoutException e) {
-            throw new ApiException(503, "model '" + model.name() + "' did not run the request within "
+            throw ApiException.overloaded("model '" + model.name() + "' did not run the request within "
                     + MAX_WAIT_SECONDS + " s");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new ApiException(503, "interrupted while waiting for a batch");
+            throw ApiException.overloaded("interrupted while waiting for a batch");
         }
     }
 

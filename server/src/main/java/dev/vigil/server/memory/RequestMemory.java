@@ -45,7 +45,7 @@ public final class RequestMemory implements AutoCloseable {
                     + " bytes (--body-budget-mb)");
         }
         if (!budget.tryReserve(bytes)) {
-            throw new ApiException(503, "server overloaded: requests in progress hold " + budget.used() + " of the "
+            throw ApiException.overloaded("server overloaded: requests in progress hold " + budget.used() + " of the "
                     + budget.limit() + " bytes of the request memory budget (--body-budget-mb); retry later");
         }
         held += bytes;
@@ -63,7 +63,7 @@ public final class RequestMemory implements AutoCloseable {
             b = ByteBuffer.allocateDirect(bytes);
         } catch (OutOfMemoryError e) {
             unreserve(bytes);
-            throw new ApiException(503, "server overloaded: no direct memory for " + bytes + " bytes "
+            throw ApiException.overloaded("server overloaded: no direct memory for " + bytes + " bytes "
                     + "(-XX:MaxDirectMemorySize)");
         }
         buffers.add(b);

@@ -13,7 +13,7 @@ final class SpecMetrics {
     /** Site kinds of SPEC §3, the values of the {@code kind} label. */
     static final Set<String> KINDS = Set.of("attention", "mlp", "residual", "matmul_input");
     /** Values of {@code outcome} on {@code vigil_requests_total}. */
-    static final Set<String> OUTCOMES = Set.of("success", "client_error", "server_error");
+    static final Set<String> OUTCOMES = Set.of("success", "client_error", "overloaded", "unavailable", "server_error");
     /** Values of {@code calibration} on {@code vigil_quant_int8_sqnr_db}. */
     static final Set<String> CALIBRATIONS = Set.of("absmax", "percentile");
     /** Labels Prometheus adds to every scraped series. */
