@@ -43,7 +43,10 @@ class TokenInputCheckTest {
     @BeforeAll
     static void start() throws Exception {
         Path dir = Files.createDirectories(repo.resolve("emb"));
-        Files.write(dir.resolve("model.onnx"), embeddingModel().toByteArray());
+        Files.write(dir.resolve("model.onnx"), embeddingModel("batch", "sequence").toByteArray());
+        // as some exports name the axes: every one after the batch
+        Path sloppy = Files.createDirectories(repo.resolve("emb-batch-named"));
+        Files.write(sloppy.resolve("model.onnx"), embeddingModel("batch", "batch").toByteArray());
         server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
                 .maxSequenceLength(MAX_TOKENS).intraOpThreads(1).build());
         http = new Http(server.start());
@@ -79,7 +82,11 @@ class TokenInputCheckTest {
     }
 
     private static String refused(String json, String... fragments) {
-        HttpResponse<byte[]> r = http.postJson("/v2/models/emb/infer", json);
+        return refusedBy("emb", json, fragments);
+    }
+
+    private static String refusedBy(String model, String json, String... fragments) {
+        HttpResponse<byte[]> r = http.postJson("/v2/models/" + model + "/infer", json);
         assertEquals(400, r.statusCode(), Http.text(r));
         String error = Http.json(r).get("error").asText();
         for (String f : fragments) {
@@ -135,8 +142,19 @@ class TokenInputCheckTest {
                 request(new long[MAX_TOKENS], new int[MAX_TOKENS], ones(MAX_TOKENS))).statusCode());
     }
 
-    /** The embedding model; the axes are named batch and sequence as exporters name them. */
-    private static ModelProto embeddingModel() {
+    @Test
+    void axesNamedAfterTheBatchAreTreatedAsUnnamedTokenAxes() {
+        assertEquals(200, http.postJson("/v2/models/emb-batch-named/infer",
+                request(new long[]{1, 2, 3}, new int[3], ones(3))).statusCode());
+        refusedBy("emb-batch-named", request(new long[6], new int[6], ones(7)), "'input_ids'", "'attention_mask'",
+                "'sequence'");
+        refusedBy("emb-batch-named", request(new long[MAX_TOKENS + 1], new int[MAX_TOKENS + 1], ones(MAX_TOKENS + 1)),
+                "max_sequence_length " + MAX_TOKENS);
+        refusedBy("emb-batch-named", request(new long[]{VOCAB}, new int[1], ones(1)), "0.." + (VOCAB - 1));
+    }
+
+    /** The embedding model, its input axes named as given. */
+    private static ModelProto embeddingModel(String batch, String sequence) {
         TensorProto.Builder table = TensorProto.newBuilder().setName("E").setDataType(TensorProto.DataType.FLOAT_VALUE)
                 .addDims(VOCAB).addDims(2);
         for (int id = 0; id < VOCAB; id++) {
@@ -150,10 +168,10 @@ class TokenInputCheckTest {
         TensorProto axes = TensorProto.newBuilder().setName("axes").setDataType(TensorProto.DataType.INT64_VALUE)
                 .addDims(1).addInt64Data(-1).build();
         GraphProto graph = GraphProto.newBuilder().setName("emb")
-                .addInput(value("input_ids", TensorProto.DataType.INT64_VALUE, "batch", "sequence"))
-                .addInput(value("token_type_ids", TensorProto.DataType.INT32_VALUE, "batch", "sequence"))
-                .addInput(value("attention_mask", TensorProto.DataType.INT64_VALUE, "batch", "sequence"))
-                .addOutput(value("y", TensorProto.DataType.FLOAT_VALUE, "batch", "sequence", "2"))
+                .addInput(value("input_ids", TensorProto.DataType.INT64_VALUE, batch, sequence))
+                .addInput(value("token_type_ids", TensorProto.DataType.INT32_VALUE, batch, sequence))
+                .addInput(value("attention_mask", TensorProto.DataType.INT64_VALUE, batch, sequence))
+                .addOutput(value("y", TensorProto.DataType.FLOAT_VALUE, batch, sequence, "2"))
                 .addInitializer(table).addInitializer(types).addInitializer(axes)
                 .addNode(node("Gather", new String[]{"E", "input_ids"}, "we"))
                 .addNode(cast("token_type_ids", "types64", TensorProto.DataType.INT64_VALUE))

@@ -104,6 +104,15 @@ public record TokenInputRules(Map<String, Long> vocabulary, Set<Axis> tokenAxes,
                 tokenInputs.add(v.getName());
             }
         }
+        // Some exports name every dynamic axis after the batch (MiniLM's input_ids: [batch, batch]): a batch axis's
+        // name on a later axis says nothing, and such an axis counts as unnamed.
+        Set<String> batchNames = new HashSet<>();
+        for (ValueInfoProto v : inputs) {
+            List<TensorShapeProto.Dimension> dims = v.getType().getTensorType().getShape().getDimList();
+            if (!dims.isEmpty() && dims.get(0).hasDimParam()) {
+                batchNames.add(dims.get(0).getDimParam());
+            }
+        }
         Map<String, List<Axis>> named = new LinkedHashMap<>();
         Set<Axis> tokenAxes = new LinkedHashSet<>();
         Set<String> tokenDimNames = new HashSet<>();
@@ -115,16 +124,18 @@ public record TokenInputRules(Map<String, Long> vocabulary, Set<Axis> tokenAxes,
             for (int a = 0; a < dims.size(); a++) {
                 TensorShapeProto.Dimension d = dims.get(a);
                 Axis axis = new Axis(v.getName(), a);
-                if (d.hasDimParam() && !d.getDimParam().isEmpty()) {
+                boolean hasName = d.hasDimParam() && !d.getDimParam().isEmpty()
+                        && !(a > 0 && batchNames.contains(d.getDimParam()));
+                if (hasName) {
                     named.computeIfAbsent(d.getDimParam(), k -> new ArrayList<>()).add(axis);
                     if (token && a == 1) {
                         tokenDimNames.add(d.getDimParam());
                     }
-                } else if (token && !d.hasDimValue()) {
-                    (a == 0 ? anonymousBatch : a == 1 ? anonymousTokens : new ArrayList<Axis>()).add(axis);
-                    if (a == 1) {
-                        tokenAxes.add(axis);
-                    }
+                } else if (token && !d.hasDimValue() && a == 0) {
+                    anonymousBatch.add(axis);
+                } else if (token && !d.hasDimValue() && a == 1) {
+                    anonymousTokens.add(axis);
+                    tokenAxes.add(axis);
                 }
             }
         }
