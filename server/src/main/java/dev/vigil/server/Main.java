@@ -34,8 +34,9 @@ public final class Main implements Callable<Integer> {
             + "overrides it; 400 above (default: ${DEFAULT-VALUE})")
     int maxBatchSize = DEFAULTS.maxBatchSize();
 
-    @Option(names = "--max-sequence-length", description = "token limit of a text input, special tokens "
-            + "included; 400 above, never truncated (default: ${DEFAULT-VALUE})")
+    @Option(names = "--max-sequence-length", description = "token limit of a text input (special tokens "
+            + "included) and of the token axis of tensor token inputs; 400 above, never truncated "
+            + "(default: ${DEFAULT-VALUE})")
     int maxSequenceLength = DEFAULTS.maxSequenceLength();
 
     @Option(names = "--max-inflight", description = "inference requests run at once (default: ${DEFAULT-VALUE})")

@@ -16,7 +16,7 @@ import java.util.Set;
  * probe layer interprets.
  *
  * @param maxBatchSize      the model's batch limit, or 0 to use the server's
- * @param maxSequenceLength the model's token limit for text inputs, or 0 to use the server's
+ * @param maxSequenceLength the model's token limit for text and token tensor inputs, or 0 to use the server's
  * @param probe             the {@code probe} object, or a missing node when absent
  * @param dynamicBatching   the {@code dynamic_batching} settings ({@link DynamicBatching#OFF} when absent)
  */

@@ -11,7 +11,8 @@ import java.nio.file.Path;
  * @param device            where models run
  * @param maxBodyBytes      the largest request body (413 above)
  * @param maxBatchSize      batch limit of models whose config.json sets none (400 above)
- * @param maxSequenceLength token limit for text inputs of models whose config.json sets none (400 above)
+ * @param maxSequenceLength token limit for text and token tensor inputs of models whose config.json sets none
+ *                          (400 above)
  * @param maxInflight       inference requests run at once
  * @param maxQueue          requests that may wait for a slot (503 beyond)
  * @param intraOpThreads    ONNX Runtime intra-op threads per session; 0 lets ORT choose
