@@ -49,12 +49,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * sequence lengths, mask lengths) sent to a started server with the bundled small models and MiniLM. Asserts no
  * 5xx, no reply slower than {@link #REPLY_BOUND}, every 4xx a JSON object with a non-empty {@code error} free of
  * server paths and library internals, and afterwards every model still answering its valid requests as before.
- * The HTTP-level malformations (raw bytes on a socket) are {@link RawHttpFuzz}'s. Re-run one seed with
+ * The HTTP-level malformations go as raw bytes on a socket (bad request lines and headers; bodies shorter than
+ * their Content-Length or with broken chunked framing, the client then shutting its side). Re-run one seed with
  * {@code -Dvigil.fuzz.seed=N}; {@code -Dvigil.fuzz.cases=N} sets how many requests.
  */
 class MalformedRequestFuzzTest {
     static final long SEED = Long.getLong("vigil.fuzz.seed", 20261202L);
-    private static final int CASES = Integer.getInteger("vigil.fuzz.cases", 3000);
+    private static final int CASES = Integer.getInteger("vigil.fuzz.cases", 2000);
     static final Duration REPLY_BOUND = Duration.ofSeconds(10);
     static final int MAX_TOKENS = 512;
     private static final int MAX_BODY = 4 << 20;
@@ -87,7 +88,15 @@ class MalformedRequestFuzzTest {
             Path source = MiniLmTextTest.MODELS.resolve(model).toAbsolutePath().normalize();
             assertTrue(Files.isRegularFile(source.resolve("model.onnx")), source + " has no model.onnx: the MiniLM "
                     + "model is unpacked by the server build");
-            Files.createSymbolicLink(repo.resolve(model), source);
+            if (!model.equals(MINILM)) {
+                Files.createSymbolicLink(repo.resolve(model), source);
+                continue;
+            }
+            // MiniLM unprobed: tapping its hundreds of sites would triple its load time, and validation is the same
+            Path dir = Files.createDirectories(repo.resolve(model));
+            Files.createSymbolicLink(dir.resolve("model.onnx"), source.resolve("model.onnx"));
+            Files.createSymbolicLink(dir.resolve("tokenizer.json"), source.resolve("tokenizer.json"));
+            Files.writeString(dir.resolve("config.json"), "{\"max_batch_size\": 32, \"probe\": {\"enabled\": false}}");
         }
         server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
                 .maxBodyBytes(MAX_BODY).maxSequenceLength(MAX_TOKENS).maxInflight(4).maxQueue(64)
@@ -681,10 +690,13 @@ class MalformedRequestFuzzTest {
     record RawCase(int index, String category, byte[] bytes, boolean halfClose, boolean mustFail) {
     }
 
-    private static final List<String> RAW_CATEGORIES = List.of("request-line", "content-length", "truncated-body",
-            "chunked", "huge-headers", "huge-uri", "control-chars", "header-syntax");
+    /** Malformations of the request line and headers. */
+    private static final List<String> HEAD_CATEGORIES = List.of("request-line", "content-length", "huge-headers",
+            "huge-uri", "control-chars", "header-syntax");
+    /** Bodies that end early or whose chunked framing is broken. */
+    private static final List<String> BODY_CATEGORIES = List.of("truncated-body", "chunked");
 
-    static List<RawCase> rawCases(long seed, int count) throws IOException {
+    static List<RawCase> rawCases(long seed, int count, List<String> categories) throws IOException {
         Random r = new Random(seed);
         List<RawCase> cases = new ArrayList<>(count);
         while (cases.size() < count) {
@@ -692,7 +704,7 @@ class MalformedRequestFuzzTest {
             Base base = bases.get(r.nextInt(bases.size()));
             byte[] body = JSON.writeValueAsBytes(base.request);
             String path = "/v2/models/" + base.model + "/infer";
-            String category = RAW_CATEGORIES.get(r.nextInt(RAW_CATEGORIES.size()));
+            String category = categories.get(r.nextInt(categories.size()));
             String head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                     + "Content-Type: application/json\r\n";
             String json = new String(body, StandardCharsets.ISO_8859_1);
@@ -730,7 +742,10 @@ class MalformedRequestFuzzTest {
                     String chunk = Integer.toHexString(body.length) + "\r\n" + json;
                     request = switch (r.nextInt(7)) {
                         case 0 -> te + "zz\r\n" + json + "\r\n0\r\n\r\n";
-                        case 1 -> te + chunk + "0\r\n\r\n";
+                        case 1 -> {
+                            mustFail = false; // no CRLF after the chunk's data: a lenient parser reads on
+                            yield te + chunk + "0\r\n\r\n";
+                        }
                         case 2 -> te + "ffffffffffffffffffff\r\n" + json + "\r\n0\r\n\r\n";
                         case 3 -> {
                             halfClose = true;
@@ -860,10 +875,19 @@ class MalformedRequestFuzzTest {
     }
 
     @Test
-    @Disabled("enabled once the Jetty-level error replies (JSON 4xx for bad request lines, headers, truncated and "
-            + "broken chunked bodies) are on main")
-    void httpLevelMalformationsGetJson4xxWithinTheBound() throws Exception {
-        List<RawCase> cases = rawCases(SEED + 1, Integer.getInteger("vigil.fuzz.rawCases", 400));
+    void malformedRequestLinesAndHeadersGetJson4xxWithinTheBound() throws Exception {
+        raw(SEED + 1, HEAD_CATEGORIES);
+    }
+
+    @Test
+    @Disabled("enabled once a body shorter than its Content-Length or a broken chunked body is answered with a "
+            + "JSON 4xx (today a 500 with an empty body)")
+    void truncatedAndBrokenChunkedBodiesGetJson4xxWithinTheBound() throws Exception {
+        raw(SEED + 2, BODY_CATEGORIES);
+    }
+
+    private static void raw(long seed, List<String> categories) throws Exception {
+        List<RawCase> cases = rawCases(seed, Integer.getInteger("vigil.fuzz.rawCases", 300), categories);
         List<String> failures = new ArrayList<>();
         Map<String, int[]> byCategory = new TreeMap<>();
         for (RawCase c : cases) {
@@ -878,7 +902,7 @@ class MalformedRequestFuzzTest {
                         + reply.text().substring(0, Math.min(reply.text().length(), 200)) + " | request " + request);
             }
         }
-        StringBuilder summary = new StringBuilder("seed " + (SEED + 1) + ", " + cases.size()
+        StringBuilder summary = new StringBuilder("seed " + seed + ", " + cases.size()
                 + " raw requests; per category [4xx, other]:");
         byCategory.forEach((k, v) -> summary.append(' ').append(k).append('=').append(v[0]).append('/').append(v[1]));
         System.out.println(summary);
