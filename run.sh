@@ -39,7 +39,9 @@ if ! mvn -B -ntp -DskipTests package -pl server -am 2>&1 | strip_ansi | tee "$bu
 fi
 
 server_log=target/run-server.log
-java -jar server/target/vigil.jar "${defaults[@]}" "${args[@]}" > >(tee "$server_log") 2>&1 &
+# Heap and direct memory capped above the default budgets (docs/LIMITS.md): direct >= probe buffers + bodies + 256m.
+java -Xmx1g -XX:MaxDirectMemorySize=2816m -jar server/target/vigil.jar "${defaults[@]}" "${args[@]}" \
+  > >(tee "$server_log") 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
 

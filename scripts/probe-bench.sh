@@ -5,6 +5,8 @@
 # without taps, and each statistic's CPU time per request on the real taps.
 # "scripts/probe-bench.sh serving [requests-at-batch-1 requests-at-batch-8]" runs ServingBench: bare ONNX Runtime
 # vs Vigil over HTTP on MiniLM.
+# "scripts/probe-bench.sh soak [seconds concurrency interval]" runs Soak: Vigil in its own JVM on the bundled models
+# under steady load, one row per interval (throughput, p50/p99, RSS, heap, direct memory, threads, dropped probes).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -25,6 +27,7 @@ main=dev.vigil.tests.probes.ProbeBench
 case "${1:-}" in
   profile) main=dev.vigil.probes.stats.ProbeCostProfile; shift ;;
   serving) main=dev.vigil.tests.ServingBench; shift ;;
+  soak) main=dev.vigil.tests.soak.Soak; shift ;;
 esac
 cd "$root/tests"
 DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \

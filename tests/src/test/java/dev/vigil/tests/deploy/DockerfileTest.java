@@ -50,13 +50,14 @@ class DockerfileTest {
         assertTrue(text.contains("EXPOSE " + container.at("/ports/0/containerPort").asInt()), dockerfile + " EXPOSE");
         assertTrue(text.contains("USER " + container.at("/securityContext/runAsUser").asInt()), dockerfile + " USER");
 
-        // Direct memory: the probes' tap buffers plus max-inflight request bodies must fit under the JVM's cap.
+        // Direct memory: the probes' tap buffers plus the request memory budget (bodies and their decoded tensors)
+        // must fit under the JVM's cap.
         Matcher direct = DIRECT.matcher(text);
         assertTrue(direct.find(), dockerfile + " caps direct memory");
         long capMb = Long.parseLong(direct.group(1));
         long probeMb = Long.parseLong(arg(runtimeArgs, "--probe-buffer-mb"));
         ServerOptions defaults = ServerOptions.builder().build();
-        long bodiesMb = defaults.maxInflight() * defaults.maxBodyBytes() >> 20;
+        long bodiesMb = defaults.bodyBudgetMb();
         assertTrue(probeMb + bodiesMb <= capMb, probeMb + " + " + bodiesMb + " MiB > the " + capMb + " MiB cap");
     }
 
