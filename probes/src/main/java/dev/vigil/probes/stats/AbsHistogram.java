@@ -40,6 +40,20 @@ final class AbsHistogram {
         total += n;
     }
 
+    /** Values in bucket {@code b}. */
+    long count(int b) {
+        return counts[b];
+    }
+
+    /** Values in the buckets below {@code b}. */
+    long countBelow(int b) {
+        long n = 0;
+        for (int i = 0; i < b; i++) {
+            n += counts[i];
+        }
+        return n;
+    }
+
     void clear() {
         Arrays.fill(counts, 0L);
         total = 0;

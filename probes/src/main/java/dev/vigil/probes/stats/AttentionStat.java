@@ -9,7 +9,8 @@ import java.util.List;
  * Attention sink score, entropy and max key mass of an {@code attention} site (SPEC §5), one pass over
  * {@code [B,H,Tq,Tk]} or {@code [B*H,Tq,Tk]} probabilities. Query rows and key columns with mask 0 are left out (the
  * mask applies to an axis whose length is the request's T; with a KV cache, {@code Tq < Tk}, query {@code i} sits at
- * key position {@code i + Tk − Tq}). Used by one thread.
+ * key position {@code i + Tk − Tq}). The same query loop keeps the per-head cumulative counters of SPEC §6
+ * ({@link AttentionCounters}), never reset. Used by one thread.
  */
 final class AttentionStat {
     private final double sinkEpsilon;
@@ -23,6 +24,11 @@ final class AttentionStat {
     private long[] keyQueries = new long[0];
     private int keyCapacity;
     private long queries;
+    private double[] sinkMassTotal = new double[0];
+    private long[] queriesTotal = new long[0];
+    private double[] entropySumTotal = new double[0];
+    private long[] entropyQueriesTotal = new long[0];
+    private long nonFiniteQueries;
 
     private float[] row = new float[0];
     private int[] keys = new int[0];
@@ -32,8 +38,12 @@ final class AttentionStat {
     /** {@code 1 / ln(n)} for n keys, grown on demand. */
     private float[] invLog = new float[0];
 
-    AttentionStat(double sinkEpsilon) {
+    /** @param heads the site's head count when the graph declares it (its counters then exist from the start), else 0 */
+    AttentionStat(double sinkEpsilon, int heads) {
         this.sinkEpsilon = sinkEpsilon;
+        if (heads > 0) {
+            allocateHeads(heads);
+        }
     }
 
     /** The tensor's layout; IllegalArgumentException naming the tensor when it is not attention probabilities. */
@@ -90,24 +100,44 @@ final class AttentionStat {
                 double sinkSum = 0;
                 double entropySum = 0;
                 long entropyCount = 0;
+                double finiteSink = 0;
+                double finiteEntropy = 0;
+                long finiteQueries = 0;
+                long finiteEntropyCount = 0;
                 for (int qi = 0; qi < nq; qi++) {
                     int i = queryRows[qi];
                     data.get((base + i) * tk, r, 0, tk);
-                    sinkSum += r[k0];
+                    float p0 = r[k0];
+                    sinkSum += p0;
                     float plogp = contiguous ? rowContiguous(r, tk, massBase) : rowMasked(r, nk, massBase);
                     int position = i + offset;
                     int nVisible = nk;
                     if (position < tk - 1 && laterKeysZero(r, position, tk, maskKeys, b, request)) {
                         nVisible = position >= 0 ? visible[position] : 0;
                     }
+                    float e = nVisible >= 2 ? -plogp * invLog[nVisible] : 0f;
                     if (nVisible >= 2) {
-                        entropySum += -plogp * invLog[nVisible];
+                        entropySum += e;
                         entropyCount++;
+                    }
+                    if (Float.isFinite(p0) && Float.isFinite(e)) {
+                        finiteSink += p0;
+                        finiteQueries++;
+                        if (nVisible >= 2) {
+                            finiteEntropy += e;
+                            finiteEntropyCount++;
+                        }
+                    } else {
+                        nonFiniteQueries++;
                     }
                 }
                 sink[head] += sinkSum;
                 entropy[head] += entropySum;
                 entropyQueries[head] += entropyCount;
+                sinkMassTotal[head] += finiteSink;
+                queriesTotal[head] += finiteQueries;
+                entropySumTotal[head] += finiteEntropy;
+                entropyQueriesTotal[head] += finiteEntropyCount;
             }
             queries += nq;
             for (int k = 0; k < nk; k++) {
@@ -152,10 +182,7 @@ final class AttentionStat {
 
     private void ensureCapacity(int h, int tk, int tq) {
         if (heads == 0) {
-            heads = h;
-            sink = new double[h];
-            entropy = new double[h];
-            entropyQueries = new long[h];
+            allocateHeads(h);
         } else if (heads != h) {
             throw new IllegalArgumentException("attention site head count changed from " + heads + " to " + h);
         }
@@ -179,6 +206,32 @@ final class AttentionStat {
         if (tq > queryRows.length) {
             queryRows = new int[tq];
         }
+    }
+
+    private void allocateHeads(int h) {
+        heads = h;
+        sink = new double[h];
+        entropy = new double[h];
+        entropyQueries = new long[h];
+        sinkMassTotal = new double[h];
+        queriesTotal = new long[h];
+        entropySumTotal = new double[h];
+        entropyQueriesTotal = new long[h];
+    }
+
+    /** The per-head counters since start; empty lists while the head count is unknown (no request seen yet). */
+    AttentionCounters counters() {
+        List<Double> mass = new ArrayList<>(heads);
+        List<Long> q = new ArrayList<>(heads);
+        List<Double> ent = new ArrayList<>(heads);
+        List<Long> eq = new ArrayList<>(heads);
+        for (int h = 0; h < heads; h++) {
+            mass.add(sinkMassTotal[h]);
+            q.add(queriesTotal[h]);
+            ent.add(entropySumTotal[h]);
+            eq.add(entropyQueriesTotal[h]);
+        }
+        return new AttentionCounters(mass, q, ent, eq, nonFiniteQueries);
     }
 
     AttentionSnapshot snapshot() {

@@ -26,6 +26,7 @@ final class MassiveActivationStat {
     private double windowRatio = Double.NaN;
 
     private long total;
+    private long firstTokenTotal;
     private long[] channelHits = new long[0];
     /** Channels with their own series, in first-hit order; {@code namedCount} of them are set. */
     private final int[] named = new int[MassiveSnapshot.NAMED_CHANNELS];
@@ -104,6 +105,7 @@ final class MassiveActivationStat {
                     total++;
                     if (i == firstRow) {
                         windowFirstToken++;
+                        firstTokenTotal++;
                     }
                     if (!isNamed[j] && namedCount < named.length) {
                         named[namedCount++] = j;
@@ -138,6 +140,11 @@ final class MassiveActivationStat {
             hits.put(MassiveSnapshot.OTHER, total - namedSum);
         }
         return Collections.unmodifiableMap(hits);
+    }
+
+    /** Massive elements at their sequence's first unmasked position since start. */
+    long firstTokenTotal() {
+        return firstTokenTotal;
     }
 
     /** Clears the window gauges; the counters stay. */

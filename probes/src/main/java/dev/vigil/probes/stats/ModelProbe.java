@@ -66,11 +66,11 @@ public final class ModelProbe {
                 closedWindow = window.info(true);
                 List<SiteSnapshot> gauges = new ArrayList<>(stats.size());
                 for (SiteStats s : stats) {
-                    gauges.add(s.snapshot());
+                    gauges.add(s.gauges());
                     s.resetWindow();
                 }
                 for (QuantRangeStat q : quants) {
-                    q.reset();
+                    q.closeWindow();
                 }
                 closedSites = gauges;
                 window.open();
@@ -95,7 +95,7 @@ public final class ModelProbe {
         List<SiteSnapshot> out = new ArrayList<>(fresh.size());
         for (int i = 0; i < fresh.size(); i++) {
             if (layouts[i] != null) {
-                out.add(fresh.get(i).snapshot());
+                out.add(fresh.get(i).gauges());
             }
         }
         return new RequestSummary(batch.unmaskedTokens(), out);

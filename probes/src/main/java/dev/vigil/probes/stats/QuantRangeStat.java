@@ -10,7 +10,13 @@ import java.util.Arrays;
  * is copied to a reused array, then reduced into per-channel accumulators, so that no element's update waits on the
  * previous one's and the loop runs in vector lanes (a running sum per row was half the cost). The moments are summed
  * in float over up to {@value #FLOAT_ROWS} rows, then in double: the kurtosis is within 1e-6 relative of a
- * double-precision reference. Used by one thread.
+ * double-precision reference.
+ *
+ * <p>The same row loop keeps the cumulative counters of SPEC §6 ({@link QuantCounters}): raw power sums split by sign,
+ * summed in float per block of rows like the moments, then added per channel to double sums that are never reset.
+ * Every float term is non-negative, so each counter only grows. A block with a non-finite value (its Σx⁴ is then not
+ * finite) is summed again element by element, leaving out and counting the non-finite values. Each closed window's
+ * {@link AbsHistogram} is folded into a {@link CumulativeAbsHistogram}. Used by one thread.
  */
 final class QuantRangeStat {
     /** Rows summed in float before the sums move to double: rounding stays near 16 float ulps. */
@@ -33,6 +39,23 @@ final class QuantRangeStat {
     private double[] c2 = new double[0];
     private double[] c3 = new double[0];
     private double[] c4 = new double[0];
+    /** Per channel, the block's raw sums Σmax(x,0), Σmax(−x,0), Σx², Σmax(x,0)³, Σmax(−x,0)³, Σx⁴ (float). */
+    private float[] rp1 = new float[0];
+    private float[] rn1 = new float[0];
+    private float[] r2 = new float[0];
+    private float[] rp3 = new float[0];
+    private float[] rn3 = new float[0];
+    private float[] r4 = new float[0];
+    /** Per channel, the same raw sums since start (double, never reset). */
+    private double[] tp1 = new double[0];
+    private double[] tn1 = new double[0];
+    private double[] t2 = new double[0];
+    private double[] tp3 = new double[0];
+    private double[] tn3 = new double[0];
+    private double[] t4 = new double[0];
+    private long finiteTotal;
+    private long nonFiniteTotal;
+    private final CumulativeAbsHistogram cumulativeHistogram = new CumulativeAbsHistogram();
     private long count;
     private boolean shifted;
     private double shift;
@@ -61,16 +84,33 @@ final class QuantRangeStat {
             c2 = new double[w];
             c3 = new double[w];
             c4 = new double[w];
+            rp1 = new float[w];
+            rn1 = new float[w];
+            r2 = new float[w];
+            rp3 = new float[w];
+            rn3 = new float[w];
+            r4 = new float[w];
+            tp1 = new double[w];
+            tn1 = new double[w];
+            t2 = new double[w];
+            tp3 = new double[w];
+            tn3 = new double[w];
+            t4 = new double[w];
         }
         FloatBuffer data = t.data();
         float[] r = row;
         float[] lo = channelMin;
         float[] hi = channelMax;
         int block = 0;
+        int blockStart = 0;
+        int rows = layout.batch * layout.rowsPerSequence;
         for (int b = 0; b < layout.batch; b++) {
             for (int i = 0; i < layout.rowsPerSequence; i++) {
                 if (!layout.real(b, i)) {
                     continue;
+                }
+                if (block == 0) {
+                    blockStart = b * layout.rowsPerSequence + i;
                 }
                 data.get(layout.offset(b, i), r, 0, w);
                 if (!shifted) {
@@ -89,16 +129,97 @@ final class QuantRangeStat {
                     f2[j] += d2;
                     f3[j] += d2 * d;
                     f4[j] += d2 * d2;
+                    float p = Math.max(v, 0f);
+                    float m = Math.max(-v, 0f);
+                    float v2 = v * v;
+                    rp1[j] += p;
+                    rn1[j] += m;
+                    r2[j] += v2;
+                    rp3[j] += p * p * p;
+                    rn3[j] += m * m * m;
+                    r4[j] += v2 * v2;
                 }
                 histogram.addAll(r, w);
                 count += w;
                 if (++block == FLOAT_ROWS) {
                     flush(w);
+                    flushCounters(data, layout, blockStart, b * layout.rowsPerSequence + i + 1, block);
                     block = 0;
                 }
             }
         }
         flush(w);
+        flushCounters(data, layout, blockStart, rows, block);
+    }
+
+    /**
+     * Adds the block's raw float sums ({@code blockRows} real rows among rows {@code from..to-1}) to the cumulative
+     * ones; when one is not finite, sums the block again in double without its non-finite values.
+     */
+    private void flushCounters(FloatBuffer data, RowLayout layout, int from, int to, int blockRows) {
+        if (blockRows == 0) {
+            return;
+        }
+        int w = layout.width;
+        double check = 0;
+        for (int j = 0; j < w; j++) {
+            check += r4[j];
+        }
+        if (Double.isFinite(check)) {
+            for (int j = 0; j < w; j++) {
+                tp1[j] += rp1[j];
+                tn1[j] += rn1[j];
+                t2[j] += r2[j];
+                tp3[j] += rp3[j];
+                tn3[j] += rn3[j];
+                t4[j] += r4[j];
+            }
+            finiteTotal += (long) blockRows * w;
+        } else {
+            sumFiniteOnly(data, layout, from, to);
+        }
+        Arrays.fill(rp1, 0f);
+        Arrays.fill(rn1, 0f);
+        Arrays.fill(r2, 0f);
+        Arrays.fill(rp3, 0f);
+        Arrays.fill(rn3, 0f);
+        Arrays.fill(r4, 0f);
+    }
+
+    /** The slow path of a block holding a non-finite value: double sums of its finite values, the others counted. */
+    private void sumFiniteOnly(FloatBuffer data, RowLayout layout, int from, int to) {
+        int w = layout.width;
+        for (int row = from; row < to; row++) {
+            int b = row / layout.rowsPerSequence;
+            int i = row % layout.rowsPerSequence;
+            if (!layout.real(b, i)) {
+                continue;
+            }
+            int off = layout.offset(b, i);
+            for (int j = 0; j < w; j++) {
+                double v = data.get(off + j);
+                if (!Double.isFinite(v)) {
+                    nonFiniteTotal++;
+                    continue;
+                }
+                double p = Math.max(v, 0);
+                double m = Math.max(-v, 0);
+                double v2 = v * v;
+                tp1[j] += p;
+                tn1[j] += m;
+                t2[j] += v2;
+                tp3[j] += p * p * p;
+                tn3[j] += m * m * m;
+                t4[j] += v2 * v2;
+                finiteTotal++;
+            }
+        }
+    }
+
+    /** The counters since start, the open window's values included. */
+    QuantCounters counters() {
+        return new QuantCounters(finiteTotal, nonFiniteTotal, sum(tp1), sum(tn1), sum(t2), sum(tp3), sum(tn3),
+                sum(t4), cumulativeHistogram.buckets(histogram));
     }
 
     /** Moves the float per-channel sums of the last few rows into the double ones. */
@@ -161,7 +282,13 @@ final class QuantRangeStat {
         return 10.0 * Math.log10(sumSquares / noise);
     }
 
-    void reset() {
+    /** Starts a new window: the closed window's histogram joins the cumulative one, the window sums restart. */
+    void closeWindow() {
+        cumulativeHistogram.add(histogram);
+        reset();
+    }
+
+    private void reset() {
         histogram.clear();
         Arrays.fill(channelMin, Float.POSITIVE_INFINITY);
         Arrays.fill(channelMax, Float.NEGATIVE_INFINITY);

@@ -14,9 +14,11 @@ import java.util.List;
  * @param attention     attention ({@code attention} only)
  * @param cosine        token cosine similarity ({@code residual} only)
  * @param quant         quantization ranges ({@code mlp}, {@code residual}, {@code matmul_input})
+ * @param counters      the cumulative counters since start (SPEC §6); null in a request summary
  */
 public record SiteSnapshot(ProbeSite site, List<Long> observedShape, DeadNeuronSnapshot dead, MassiveSnapshot massive,
-                           AttentionSnapshot attention, CosineSnapshot cosine, QuantSnapshot quant) {
+                           AttentionSnapshot attention, CosineSnapshot cosine, QuantSnapshot quant,
+                           SiteCounters counters) {
     public SiteSnapshot {
         observedShape = List.copyOf(observedShape);
     }

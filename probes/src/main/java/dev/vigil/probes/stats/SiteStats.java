@@ -29,9 +29,22 @@ final class SiteStats {
         massive = residual
                 ? new MassiveActivationStat(settings.massiveAbsThreshold(), settings.massiveMedianRatio()) : null;
         cosine = residual ? new TokenCosineStat() : null;
-        attention = kind == SiteKind.ATTENTION ? new AttentionStat(settings.sinkEpsilon()) : null;
+        attention = kind == SiteKind.ATTENTION ? new AttentionStat(settings.sinkEpsilon(), declaredHeads(site)) : null;
         quant = kind == SiteKind.ATTENTION ? null
                 : quantByTensor.computeIfAbsent(site.tensor(), t -> new QuantRangeStat(settings.outlierThreshold()));
+    }
+
+    /** The head count a rank-4 {@code [B,H,Tq,Tk]} attention site declares as a number; 0 when it does not. */
+    private static int declaredHeads(ProbeSite site) {
+        List<String> shape = site.shape();
+        if (shape.size() != 4) {
+            return 0;
+        }
+        try {
+            return Math.max(0, Integer.parseInt(shape.get(1)));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     /** Validates the tensor's layout for this site without touching any state; returns it for {@link #observe}. */
@@ -63,19 +76,26 @@ final class SiteStats {
         observedShape = List.copyOf(shape);
     }
 
-    SiteSnapshot snapshot() {
+    /** The current window's gauges, without the counters (they are attached when a snapshot is published). */
+    SiteSnapshot gauges() {
         return new SiteSnapshot(site, observedShape, dead == null ? null : dead.snapshot(),
                 massive == null ? null : massive.snapshot(), attention == null ? null : attention.snapshot(),
-                cosine == null ? null : cosine.snapshot(), quant == null ? null : quant.snapshot());
+                cosine == null ? null : cosine.snapshot(), quant == null ? null : quant.snapshot(), null);
     }
 
-    /** A closed window's gauges with this site's cumulative counters as of now. */
+    /** The current window's gauges with the cumulative counters. */
+    SiteSnapshot snapshot() {
+        return withCounters(gauges());
+    }
+
+    /** {@code gauges} (of this site's current or closed window) with this site's cumulative counters as of now. */
     SiteSnapshot withCounters(SiteSnapshot gauges) {
-        if (massive == null) {
-            return gauges;
-        }
-        return new SiteSnapshot(site, observedShape, gauges.dead(), massive.countersOnto(gauges.massive()),
-                gauges.attention(), gauges.cosine(), gauges.quant());
+        SiteCounters counters = new SiteCounters(attention == null ? null : attention.counters(),
+                cosine == null ? null : cosine.counters(), massive == null ? 0 : massive.firstTokenTotal(),
+                quant == null ? null : quant.counters());
+        MassiveSnapshot m = massive == null ? null : massive.countersOnto(gauges.massive());
+        return new SiteSnapshot(site, observedShape, gauges.dead(), m, gauges.attention(), gauges.cosine(),
+                gauges.quant(), counters);
     }
 
     /** Clears the window accumulators (the shared quant stat is the caller's). */

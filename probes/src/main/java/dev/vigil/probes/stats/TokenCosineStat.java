@@ -6,13 +6,17 @@ import java.util.Arrays;
 /**
  * Token cosine similarity of a {@code residual} site (SPEC §5 "Rank collapse"). Per sequence, with unit rows
  * {@code u_i}, the mean over distinct pairs {@code i != j} of {@code u_i·u_j} is
- * {@code (‖Σu_i‖² − Σ‖u_i‖²) / (n(n−1))}: one O(n·D) pass instead of the O(n²·D) pair loop. Used by one thread.
+ * {@code (‖Σu_i‖² − Σ‖u_i‖²) / (n(n−1))}: one O(n·D) pass instead of the O(n²·D) pair loop. The cumulative
+ * counters of SPEC §6 ({@link CosineCounters}) add {@code 1 + cosine} per sequence. Used by one thread.
  */
 final class TokenCosineStat {
     private double[] sum = new double[0];
     private float[] row = new float[0];
     private double windowSum;
     private long sequences;
+    private double shiftedTotal;
+    private long sequencesTotal;
+    private long nonFiniteTotal;
 
     void observe(TapTensor t, RowLayout layout) {
         int w = layout.width;
@@ -50,8 +54,16 @@ final class TokenCosineStat {
             for (int j = 0; j < w; j++) {
                 total2 += s[j] * s[j];
             }
-            windowSum += (total2 - unitNormsSquared) / ((double) n * (n - 1));
+            double cosine = (total2 - unitNormsSquared) / ((double) n * (n - 1));
+            windowSum += cosine;
             sequences++;
+            if (Double.isFinite(cosine)) {
+                // a mean pairwise cosine is at least -1/(n-1); the clamp only absorbs rounding
+                shiftedTotal += Math.max(0.0, 1.0 + cosine);
+                sequencesTotal++;
+            } else {
+                nonFiniteTotal++;
+            }
         }
     }
 
@@ -81,6 +93,10 @@ final class TokenCosineStat {
 
     CosineSnapshot snapshot() {
         return new CosineSnapshot(sequences, sequences == 0 ? Double.NaN : windowSum / sequences);
+    }
+
+    CosineCounters counters() {
+        return new CosineCounters(shiftedTotal, sequencesTotal, nonFiniteTotal);
     }
 
     void reset() {

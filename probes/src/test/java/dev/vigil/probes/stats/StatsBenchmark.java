@@ -50,7 +50,7 @@ public class StatsBenchmark {
     private final MassiveActivationStat massive = new MassiveActivationStat(100, 1000);
     private final TokenCosineStat cosine = new TokenCosineStat();
     private final QuantRangeStat quant = new QuantRangeStat(6.0);
-    private final AttentionStat attention = new AttentionStat(0.3);
+    private final AttentionStat attention = new AttentionStat(0.3, 0);
     private final QuantRangeStat observedQuant = new QuantRangeStat(6.0);
 
     @Setup

@@ -1,18 +1,26 @@
 package dev.vigil.server.probe;
 
+import dev.vigil.probes.stats.AbsValueBuckets;
+import dev.vigil.probes.stats.AttentionCounters;
 import dev.vigil.probes.stats.AttentionSnapshot;
+import dev.vigil.probes.stats.CosineCounters;
 import dev.vigil.probes.stats.DeadNeuronSnapshot;
 import dev.vigil.probes.stats.MassiveSnapshot;
 import dev.vigil.probes.stats.ProbeSnapshot;
+import dev.vigil.probes.stats.QuantCounters;
 import dev.vigil.probes.stats.QuantSnapshot;
+import dev.vigil.probes.stats.SiteCounters;
 import dev.vigil.probes.stats.SiteSnapshot;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot.HistogramDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.prometheus.metrics.model.snapshots.NativeHistogramBuckets;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -22,8 +30,12 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The probe metrics of SPEC §5, read from every model's published {@code ProbeSnapshot} at scrape time (the worker
- * never touches Prometheus objects). Undefined values (NaN) are left out rather than exported.
+ * The probe metrics of SPEC §5 and the fleet counters of SPEC §6, read from every model's published
+ * {@code ProbeSnapshot} at scrape time (the worker never touches Prometheus objects). Undefined gauge values (NaN) are
+ * left out rather than exported; counters are always exported, at 0 from model load (per-head attention counters
+ * from the request that shows the head count, unless the graph declares it). {@code vigil_quant_abs_value} is a
+ * native histogram (fixed schema, positive buckets only): the protobuf exposition carries its buckets, the text
+ * formats only its count and sum.
  */
 final class ProbeMetrics implements MultiCollector {
     private final Supplier<Collection<ProbedModel>> models;
@@ -38,6 +50,8 @@ final class ProbeMetrics implements MultiCollector {
         private final Map<String, List<GaugeDataPointSnapshot>> gaugePoints = new LinkedHashMap<>();
         private final Map<String, CounterSnapshot.Builder> counters = new LinkedHashMap<>();
         private final Map<String, List<CounterDataPointSnapshot>> counterPoints = new LinkedHashMap<>();
+        private final Map<String, HistogramSnapshot.Builder> histograms = new LinkedHashMap<>();
+        private final Map<String, List<HistogramDataPointSnapshot>> histogramPoints = new LinkedHashMap<>();
 
         void gauge(String name, String help, Labels labels, double value) {
             if (Double.isNaN(value)) {
@@ -55,6 +69,11 @@ final class ProbeMetrics implements MultiCollector {
                     .add(CounterDataPointSnapshot.builder().labels(labels).value(value).build());
         }
 
+        void histogram(String name, String help, HistogramDataPointSnapshot point) {
+            histograms.computeIfAbsent(name, n -> HistogramSnapshot.builder().name(n).help(help));
+            histogramPoints.computeIfAbsent(name, n -> new ArrayList<>()).add(point);
+        }
+
         MetricSnapshots build() {
             MetricSnapshots.Builder out = MetricSnapshots.builder();
             for (Map.Entry<String, GaugeSnapshot.Builder> e : gauges.entrySet()) {
@@ -65,6 +84,11 @@ final class ProbeMetrics implements MultiCollector {
             for (Map.Entry<String, CounterSnapshot.Builder> e : counters.entrySet()) {
                 CounterSnapshot.Builder b = e.getValue();
                 counterPoints.get(e.getKey()).forEach(b::dataPoint);
+                out.metricSnapshot(b.build());
+            }
+            for (Map.Entry<String, HistogramSnapshot.Builder> e : histograms.entrySet()) {
+                HistogramSnapshot.Builder b = e.getValue();
+                histogramPoints.get(e.getKey()).forEach(b::dataPoint);
                 out.metricSnapshot(b.build());
             }
             return out.build();
@@ -85,6 +109,8 @@ final class ProbeMetrics implements MultiCollector {
                     model.dropped());
             f.gauge("vigil_window_tokens", "Unmasked tokens in the current open statistics window", m,
                     model.probe().openWindowTokens());
+            f.gauge("vigil_probe_sink_epsilon", "A head is a sink head when its sink score is > this", m,
+                    model.settings().sinkEpsilon());
             for (SiteSnapshot s : snap.sites()) {
                 site(f, model.name(), s);
             }
@@ -152,5 +178,70 @@ final class ProbeMetrics implements MultiCollector {
             f.gauge("vigil_quant_outlier_channels", "Channels whose window abs max > outlier_threshold", l,
                     q.outlierChannels());
         }
+        if (s.counters() != null) {
+            counters(f, l, s);
+        }
+    }
+
+    /** The SPEC §6 counters of one site. */
+    private static void counters(Families f, Labels l, SiteSnapshot s) {
+        SiteCounters c = s.counters();
+        AttentionCounters a = c.attention();
+        if (a != null) {
+            for (int h = 0; h < a.queries().size(); h++) {
+                Labels lh = l.add("head", Integer.toString(h));
+                f.counter("vigil_attention_sink_mass", "Sum of attention probability on the first unmasked key", lh,
+                        a.sinkMass().get(h));
+                f.counter("vigil_attention_queries", "Unmasked queries in the sink mass", lh, a.queries().get(h));
+                f.counter("vigil_attention_entropy_sum", "Sum of normalized attention entropy over queries", lh,
+                        a.entropySum().get(h));
+                f.counter("vigil_attention_entropy_queries", "Queries with more than one visible key", lh,
+                        a.entropyQueries().get(h));
+            }
+            f.counter("vigil_attention_nonfinite_queries", "Query rows left out of the counters: not finite", l,
+                    a.nonFiniteQueries());
+        }
+        CosineCounters cos = c.cosine();
+        if (cos != null) {
+            f.counter("vigil_token_cosine_shifted_sum", "Sum over sequences of 1 + mean pairwise token cosine", l,
+                    cos.shiftedSum());
+            f.counter("vigil_token_cosine_sequences", "Sequences in the token cosine sum", l, cos.sequences());
+            f.counter("vigil_token_cosine_nonfinite_sequences", "Sequences left out of the sum: cosine not finite",
+                    l, cos.nonFiniteSequences());
+        }
+        if (s.massive() != null) {
+            f.counter("vigil_massive_first_token", "Massive elements at the first unmasked position since start", l,
+                    c.massiveFirstToken());
+        }
+        QuantCounters q = c.quant();
+        if (q != null) {
+            f.counter("vigil_quant_values", "Finite values in the power sums", l, q.values());
+            f.counter("vigil_quant_nonfinite_values", "Non-finite values left out of the power sums", l,
+                    q.nonFinite());
+            f.counter("vigil_quant_sum", "Sum of max(x,0) (sign=positive) or max(-x,0) (sign=negative)",
+                    l.add("sign", "positive"), q.positiveSum());
+            f.counter("vigil_quant_sum", "Sum of max(x,0) (sign=positive) or max(-x,0) (sign=negative)",
+                    l.add("sign", "negative"), q.negativeSum());
+            f.counter("vigil_quant_sum_squares", "Sum of x^2", l, q.sumSquares());
+            f.counter("vigil_quant_sum_cubes", "Sum of max(x,0)^3 (sign=positive) or max(-x,0)^3 (sign=negative)",
+                    l.add("sign", "positive"), q.positiveCubes());
+            f.counter("vigil_quant_sum_cubes", "Sum of max(x,0)^3 (sign=positive) or max(-x,0)^3 (sign=negative)",
+                    l.add("sign", "negative"), q.negativeCubes());
+            f.counter("vigil_quant_sum_fourth_powers", "Sum of x^4", l, q.fourthPowers());
+            f.histogram("vigil_quant_abs_value", "Distribution of |x| (native histogram)",
+                    absValues(l, q.absValues(), q.positiveSum() + q.negativeSum()));
+        }
+    }
+
+    private static HistogramDataPointSnapshot absValues(Labels l, AbsValueBuckets b, double sum) {
+        int[] idx = new int[b.size()];
+        long[] counts = new long[b.size()];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = b.index(i);
+            counts[i] = b.count(i);
+        }
+        return HistogramDataPointSnapshot.builder().labels(l).nativeSchema(AbsValueBuckets.SCHEMA)
+                .nativeZeroThreshold(AbsValueBuckets.ZERO_THRESHOLD).nativeZeroCount(b.zeroCount())
+                .nativeBucketsForPositiveValues(NativeHistogramBuckets.of(idx, counts)).sum(sum).build();
     }
 }
