@@ -44,7 +44,7 @@ public final class ServingMetrics {
             .classicOnly().register(registry);
     private final Histogram batchSize = Histogram.builder().name("vigil_batch_size")
             .help("Batch size of successful inference requests").labelNames("model")
-            .classicUpperBounds(1, 2, 4, 8, 16, 32, 64, 128, 256).register(registry);
+            .classicUpperBounds(1, 2, 4, 8, 16, 32, 64, 128, 256).classicOnly().register(registry);
     private final Counter tokens = Counter.builder().name("vigil_tokens_total")
             .help("Unmasked tokens of inference requests (text models)").labelNames("model").register(registry);
 
