@@ -22,4 +22,10 @@ public record SiteSnapshot(ProbeSite site, List<Long> observedShape, DeadNeuronS
     public SiteSnapshot {
         observedShape = List.copyOf(observedShape);
     }
+
+    /** A site's window statistics without cumulative counters (a request summary, or gauges built elsewhere). */
+    public SiteSnapshot(ProbeSite site, List<Long> observedShape, DeadNeuronSnapshot dead, MassiveSnapshot massive,
+                        AttentionSnapshot attention, CosineSnapshot cosine, QuantSnapshot quant) {
+        this(site, observedShape, dead, massive, attention, cosine, quant, null);
+    }
 }

@@ -80,7 +80,7 @@ final class SiteStats {
     SiteSnapshot gauges() {
         return new SiteSnapshot(site, observedShape, dead == null ? null : dead.snapshot(),
                 massive == null ? null : massive.snapshot(), attention == null ? null : attention.snapshot(),
-                cosine == null ? null : cosine.snapshot(), quant == null ? null : quant.snapshot(), null);
+                cosine == null ? null : cosine.snapshot(), quant == null ? null : quant.snapshot());
     }
 
     /** The current window's gauges with the cumulative counters. */
