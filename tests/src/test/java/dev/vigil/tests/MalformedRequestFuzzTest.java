@@ -97,10 +97,12 @@ class MalformedRequestFuzzTest {
             Files.createSymbolicLink(dir.resolve("tokenizer.json"), source.resolve("tokenizer.json"));
             Files.writeString(dir.resolve("config.json"), "{\"max_batch_size\": 32, \"probe\": {\"enabled\": false}}");
         }
+        long t0 = System.nanoTime();
         server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
                 .maxBodyBytes(MAX_BODY).maxSequenceLength(MAX_TOKENS).maxInflight(4).maxQueue(64)
                 .intraOpThreads(1).build());
         port = server.start();
+        System.out.printf("fuzz set-up: 3 models loaded and serving in %.1f s%n", (System.nanoTime() - t0) / 1e9);
         client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(REPLY_BOUND).build();
         Random r = new Random(SEED);
@@ -186,20 +188,18 @@ class MalformedRequestFuzzTest {
             "json-limits", "binary", "out-of-vocabulary", "over-long", "mask-length", "number-oddities",
             "not-a-request");
 
-    /** Builds the malformed requests, all from the seed. */
-    static List<Case> cases(long seed, int count) throws IOException {
-        Random r = new Random(seed);
-        List<Case> cases = new ArrayList<>(count);
-        while (cases.size() < count) {
+    /** Malformed request number {@code index}, from its own random stream: built in any order, always the same. */
+    static Case caseAt(long seed, int index) throws IOException {
+        Random r = new Random(seed * 1_000_003L + index);
+        while (true) {
             List<Base> bases = bases(r);
             Base base = bases.get(r.nextInt(bases.size()));
             String category = CATEGORIES.get(r.nextInt(CATEGORIES.size()));
-            Case c = mutate(cases.size(), category, base, r);
+            Case c = mutate(index, category, base, r);
             if (c != null) {
-                cases.add(c);
+                return c;
             }
         }
-        return cases;
     }
 
     private static Case json(int index, String category, Base b, JsonNode request) throws IOException {
@@ -638,15 +638,16 @@ class MalformedRequestFuzzTest {
 
     @Test
     void thousandsOfMalformedRequestsGetJson4xxAndLeaveTheServerAsItWas() throws Exception {
-        List<Case> cases = cases(SEED, CASES);
         ExecutorService pool = Executors.newFixedThreadPool(3);
         List<String> failures = Collections.synchronizedList(new ArrayList<>());
         Map<String, int[]> byCategory = Collections.synchronizedMap(new TreeMap<>());
         long t0 = System.nanoTime();
         try {
             List<Future<?>> done = new ArrayList<>();
-            for (Case c : cases) {
+            for (int i = 0; i < CASES; i++) {
+                int index = i;
                 done.add(pool.submit(() -> {
+                    Case c = caseAt(SEED, index);
                     Reply reply = send(c.model, c.body, c.headers);
                     String problem = judge(reply, c.mustFail);
                     int[] counts = byCategory.computeIfAbsent(c.category, k -> new int[2]);
@@ -659,6 +660,7 @@ class MalformedRequestFuzzTest {
                                 + reply.text().substring(0, Math.min(reply.text().length(), 300)) + " | request "
                                 + String.join(" ", c.headers) + " " + request);
                     }
+                    return null;
                 }));
             }
             for (Future<?> f : done) {
@@ -668,7 +670,7 @@ class MalformedRequestFuzzTest {
             pool.shutdownNow();
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        StringBuilder summary = new StringBuilder("seed " + SEED + ", " + cases.size() + " requests in "
+        StringBuilder summary = new StringBuilder("seed " + SEED + ", " + CASES + " requests in "
                 + String.format("%.1f", seconds) + " s; per category [4xx, other]:");
         byCategory.forEach((k, v) -> summary.append(' ').append(k).append('=').append(v[0]).append('/').append(v[1]));
         System.out.println(summary);
@@ -885,6 +887,7 @@ class MalformedRequestFuzzTest {
 
     private static void raw(long seed, List<String> categories) throws Exception {
         List<RawCase> cases = rawCases(seed, Integer.getInteger("vigil.fuzz.rawCases", 300), categories);
+        long t0 = System.nanoTime();
         List<String> failures = new ArrayList<>();
         Map<String, int[]> byCategory = new TreeMap<>();
         for (RawCase c : cases) {
@@ -899,8 +902,8 @@ class MalformedRequestFuzzTest {
                         + reply.text().substring(0, Math.min(reply.text().length(), 200)) + " | request " + request);
             }
         }
-        StringBuilder summary = new StringBuilder("seed " + seed + ", " + cases.size()
-                + " raw requests; per category [4xx, other]:");
+        StringBuilder summary = new StringBuilder("seed " + seed + ", " + cases.size() + " raw requests in "
+                + String.format("%.1f", (System.nanoTime() - t0) / 1e9) + " s; per category [4xx, other]:");
         byCategory.forEach((k, v) -> summary.append(' ').append(k).append('=').append(v[0]).append('/').append(v[1]));
         System.out.println(summary);
         assertTrue(failures.isEmpty(), failures.size() + " wrong replies (" + summary + "):\n"
