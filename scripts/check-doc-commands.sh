@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Runs the documented commands that are cheap enough to run anywhere: every ```bash checked``` block of
+# README.md and docs/*.md, against a Vigil started here on the bundled models (on a free port, substituted
+# for the documented 8080). Needs the built jar (./run.sh, ./test.sh or mvn package) and curl, python3.
+# Prints one line per block and "N passed, N failed"; exits non-zero when a block fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export DJL_OFFLINE=true OPT_OUT_TRACKING=true
+jar=server/target/vigil.jar
+[ -f "$jar" ] || { echo "check-doc-commands: $jar is missing: build first (./run.sh or mvn -B -DskipTests package)" >&2; exit 2; }
+
+work=$(mktemp -d)
+log="$work/server.log"
+java -jar "$jar" --models models --port 0 --device cpu > "$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+port=""
+for _ in $(seq 1 240); do
+  port=$(grep -o 'Vigil listening on http://127.0.0.1:[0-9]*' "$log" | sed 's/.*://' || true)
+  [ -n "$port" ] && break
+  kill -0 $server 2>/dev/null || { echo "check-doc-commands: the server did not start:" >&2; cat "$log" >&2; exit 1; }
+  sleep 0.5
+done
+[ -n "$port" ] || { echo "check-doc-commands: no listening line after 120 s" >&2; exit 1; }
+
+# Extract the blocks: file, first line number, text.
+python3 - "$work" README.md docs/*.md <<'EOF'
+import sys, pathlib
+out = pathlib.Path(sys.argv[1])
+n = 0
+for name in sys.argv[2:]:
+    lines = pathlib.Path(name).read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        if lines[i].strip() == "```bash checked":
+            start, body = i + 1, []
+            i += 1
+            while lines[i].strip() != "```":
+                body.append(lines[i])
+                i += 1
+            n += 1
+            (out / f"block-{n:03d}.sh").write_text(f"# {name}:{start + 1}\n" + "\n".join(body) + "\n", encoding="utf-8")
+        i += 1
+EOF
+
+passed=0
+failed=0
+for block in "$work"/block-*.sh; do
+  [ -e "$block" ] || continue
+  where=$(head -1 "$block" | cut -c3-)
+  sed -i "s/localhost:8080/127.0.0.1:$port/g; s/127\.0\.0\.1:8080/127.0.0.1:$port/g" "$block"
+  if timeout 300 bash -euo pipefail "$block" > "$work/out.txt" 2>&1; then
+    passed=$((passed + 1))
+    echo "ok      $where"
+  else
+    failed=$((failed + 1))
+    echo "FAILED  $where"
+    sed 's/^/        /' "$work/out.txt" | tail -n 20
+  fi
+done
+echo "docs: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
