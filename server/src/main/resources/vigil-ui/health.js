@@ -512,13 +512,19 @@
           if (pending && modelSelect.querySelector('option[value="' + pending + '"]')) {
             modelSelect.value = pending;
             fillLayers();
-            if (params.get('layer') !== null) {
-              layerSelect.value = params.get('layer');
-            }
-            if (params.get('head') !== null) {
-              headSelect.value = params.get('head');
-            }
             pending = null;
+            var wrong = [['layer', layerSelect], ['head', headSelect]].filter(function (p) {
+              var v = params.get(p[0]);
+              if (v !== null) {
+                p[1].value = v;
+              }
+              return v !== null && p[1].value !== v;
+            });
+            if (wrong.length > 0) {
+              error('the link asks for ' + wrong[0][0] + ' ' + params.get(wrong[0][0]) + ', which model '
+                + modelSelect.value + ' does not have: pick one above');
+              return;
+            }
             run();
           }
         });

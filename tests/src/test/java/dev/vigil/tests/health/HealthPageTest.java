@@ -433,6 +433,16 @@ class HealthPageTest {
         Element ffn = dom.selectFirst("div.bars[data-tensor=\"/encoder/layer.2/output/Add_output_0\"]");
         assertTrue(ffn.select("div.bar").get(0).hasClass("spike"), ffn.outerHtml());
 
+        // a link to a head the model lacks draws nothing and says so; a server 400 is shown as its message
+        Document wrongHead = Jsoup.parse(run(chromium, "--dump-dom", base + "/?inspect=minilm&layer=0&head=12"));
+        assertTrue(wrongHead.select("div.picture").isEmpty());
+        assertTrue(wrongHead.select("#inspect-error").text().contains("head 12"), wrongHead.select("#inspect-out")
+                .outerHtml());
+        Document tooLong = Jsoup.parse(run(chromium, "--dump-dom", base + "/?inspect=minilm&layer=0&head=0&text="
+                + "word+".repeat(600)));
+        assertTrue(tooLong.select("#inspect-error").text().contains("max_sequence_length"),
+                tooLong.select("#inspect-out").outerHtml());
+
         Path shot = Path.of("target", "attention-picture.png").toAbsolutePath();
         Files.deleteIfExists(shot);
         run(chromium, "--screenshot=" + shot, "--window-size=1400,900", "--hide-scrollbars", url);
