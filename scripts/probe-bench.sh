@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs ProbeBench (tests module) from this checkout's compiled classes, without installing snapshots into ~/.m2.
+# Runs a bench from this checkout's compiled classes, without installing snapshots into ~/.m2.
 # Args go to ProbeBench: requests per variant (default 60), concurrency (default 2).
 # "scripts/probe-bench.sh profile [model batch tokens rounds]" runs ProbeCostProfile instead: ORT time with and
 # without taps, and each statistic's CPU time per request on the real taps.
@@ -7,6 +7,7 @@
 # vs Vigil over HTTP on MiniLM.
 # "scripts/probe-bench.sh soak [seconds concurrency interval]" runs Soak: Vigil in its own JVM on the bundled models
 # under steady load, one row per interval (throughput, p50/p99, RSS, heap, direct memory, threads, dropped probes).
+# "scripts/probe-bench.sh batching [...]" runs BatchingBench: dynamic batching off vs on (docs/BENCHMARKS.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -28,6 +29,7 @@ case "${1:-}" in
   profile) main=dev.vigil.probes.stats.ProbeCostProfile; shift ;;
   serving) main=dev.vigil.tests.ServingBench; shift ;;
   soak) main=dev.vigil.tests.soak.Soak; shift ;;
+  batching) main=dev.vigil.tests.BatchingBench; shift ;;
 esac
 cd "$root/tests"
 DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \

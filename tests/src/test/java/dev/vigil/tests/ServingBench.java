@@ -50,11 +50,15 @@ public final class ServingBench {
 
     /** One request kind: runs once and returns when the answer is complete. */
     @FunctionalInterface
-    private interface Call {
+    interface Call {
         void run() throws Exception;
     }
 
-    private record Stats(double reqPerSec, double p50Ms, double p99Ms) {
+    /**
+     * @param cpuMsPerRequest this process's CPU time (all threads: client, server, ONNX Runtime) per request; unlike
+     *                        req/s it does not depend on how much of a shared machine the process got
+     */
+    record Stats(double reqPerSec, double p50Ms, double p99Ms, double cpuMsPerRequest) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -122,7 +126,7 @@ public final class ServingBench {
                 requests, s.reqPerSec(), s.p50Ms(), s.p99Ms(), s.reqPerSec() / a.reqPerSec());
     }
 
-    private static void expect200(HttpResponse<byte[]> r) {
+    static void expect200(HttpResponse<byte[]> r) {
         if (r.statusCode() != 200) {
             throw new IllegalStateException(r.statusCode() + ": " + Http.text(r));
         }
@@ -133,7 +137,7 @@ public final class ServingBench {
      * interleaved rounds (a, b, b, b, a, b, ...) so that load from other processes on the machine hits all
      * variants alike; warms each variant up first.
      */
-    private static Stats[] measureInterleaved(Call[] calls, int requests, int conc, int warmup) throws Exception {
+    static Stats[] measureInterleaved(Call[] calls, int requests, int conc, int warmup) throws Exception {
         for (Call call : calls) {
             for (int i = 0; i < warmup; i++) {
                 call.run();
@@ -141,6 +145,9 @@ public final class ServingBench {
         }
         long[][] latencies = new long[calls.length][requests];
         double[] seconds = new double[calls.length];
+        double[] cpu = new double[calls.length];
+        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         ExecutorService pool = Executors.newFixedThreadPool(conc);
         try {
             int perRound = requests / ROUNDS;
@@ -148,7 +155,9 @@ public final class ServingBench {
                 int from = round * perRound;
                 int to = round == ROUNDS - 1 ? requests : from + perRound;
                 for (int v = 0; v < calls.length; v++) {
+                    long cpu0 = os.getProcessCpuTime();
                     seconds[v] += runSlice(pool, calls[v], latencies[v], from, to, conc);
+                    cpu[v] += (os.getProcessCpuTime() - cpu0) / 1e6;
                 }
             }
         } finally {
@@ -158,7 +167,7 @@ public final class ServingBench {
         for (int v = 0; v < calls.length; v++) {
             Arrays.sort(latencies[v]);
             stats[v] = new Stats(requests / seconds[v], percentile(latencies[v], 0.50) / 1e6,
-                    percentile(latencies[v], 0.99) / 1e6);
+                    percentile(latencies[v], 0.99) / 1e6, cpu[v] / requests);
         }
         return stats;
     }
@@ -205,7 +214,7 @@ public final class ServingBench {
     }
 
     /** [CLS] + 126 random word-piece ids + [SEP] per row, fixed seed. */
-    private static long[] tokenIds(int batch) {
+    static long[] tokenIds(int batch) {
         Random random = new Random(42);
         long[] ids = new long[batch * SEQ];
         for (int b = 0; b < batch; b++) {
@@ -229,7 +238,7 @@ public final class ServingBench {
         return b.put(values).rewind();
     }
 
-    private static byte[] binaryHeader(int batch) {
+    static byte[] binaryHeader(int batch) {
         int size = batch * SEQ * 8;
         StringBuilder sb = new StringBuilder("{\"inputs\":[");
         for (int k = 0; k < INPUTS.length; k++) {
@@ -241,7 +250,7 @@ public final class ServingBench {
                 .getBytes(StandardCharsets.UTF_8);
     }
 
-    private static byte[] binaryRequest(long[] ids, int batch) throws Exception {
+    static byte[] binaryRequest(long[] ids, int batch) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(binaryHeader(batch));
         for (long[] values : new long[][]{ids, fill(ids.length, 1), fill(ids.length, 0)}) {

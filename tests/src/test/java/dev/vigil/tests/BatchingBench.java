@@ -1,0 +1,135 @@
+package dev.vigil.tests;
+
+import dev.vigil.server.Device;
+import dev.vigil.server.Http;
+import dev.vigil.server.ServerOptions;
+import dev.vigil.server.VigilServer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Dynamic batching benchmark: one server holds MiniLM twice, probes off, {@code off} (every request alone) and
+ * {@code on} ({@code dynamic_batching}, max_batch_size 32). Single short sentences (5–20 tokens, text in, binary
+ * output) and single 128-token sequences (binary tensors in and out) at concurrency 1, 8 and 32, the two variants
+ * interleaved in rounds. Prints req/s, p50/p99, the on/off throughput ratio, the process's CPU time per request
+ * (what a shared machine does not distort) and the mean merged batch size.
+ *
+ * <p>Run: {@code scripts/probe-bench.sh batching [short requests] [128-token requests] [max_queue_delay_us]}
+ * (defaults 256, 64, 2000; each cell sends at least 8 short or 2 long requests per client thread and round).
+ */
+public final class BatchingBench {
+    private static final String[] WORDS = {"the", "model", "serves", "requests", "over", "http", "and", "every",
+            "layer", "is", "watched", "for", "massive", "activations", "attention", "sinks", "dead", "neurons", "a",
+            "quick", "brown", "fox", "jumps", "lazy", "dog", "paris", "capital", "france", "weather", "today",
+            "tomorrow", "rain", "sun", "batch", "queue", "delay", "token", "sentence", "short", "long"};
+    private static final Pattern SAMPLE = Pattern.compile(
+            "(?m)^vigil_batch_size_(sum|count)\\{model=\"on\"} (\\S+)$");
+
+    private BatchingBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.setProperty("ai.djl.offline", "true");
+        System.setProperty("OPT_OUT_TRACKING", "true");
+        int shortRequests = args.length > 0 ? Integer.parseInt(args[0]) : 256;
+        int longRequests = args.length > 1 ? Integer.parseInt(args[1]) : 64;
+        long delayUs = args.length > 2 ? Long.parseLong(args[2]) : 2000;
+        Path bundled = Files.isDirectory(MiniLmTextTest.MODELS) ? MiniLmTextTest.MODELS : Path.of("models");
+        Path source = bundled.resolve(MiniLmTextTest.MODEL).toAbsolutePath();
+        Path repo = Files.createTempDirectory("vigil-batching-bench");
+        for (String name : new String[]{"off", "on"}) {
+            Path dir = Files.createDirectories(repo.resolve(name));
+            Files.createSymbolicLink(dir.resolve("model.onnx"), source.resolve("model.onnx"));
+            Files.createSymbolicLink(dir.resolve("tokenizer.json"), source.resolve("tokenizer.json"));
+            Files.writeString(dir.resolve("config.json"), "{\"max_batch_size\": 32, \"probe\": {\"enabled\": false}"
+                    + (name.equals("on") ? ", \"dynamic_batching\": {\"max_queue_delay_us\": " + delayUs + "}" : "")
+                    + "}");
+        }
+        List<String> sentences = sentences(new Random(7), 512);
+        byte[] longBody = ServingBench.binaryRequest(ServingBench.tokenIds(1), 1);
+        String longHeader = Integer.toString(ServingBench.binaryHeader(1).length);
+        try (VigilServer server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0)
+                .device(Device.parse("cpu")).build())) {
+            Http http = new Http(server.start());
+            List<String> rows = new ArrayList<>();
+            rows.add("| requests | conc | batching | n | req/s | p50 ms | p99 ms | on/off req/s | CPU ms/req "
+                    + "| off/on CPU | mean merged batch |");
+            rows.add("|---|---|---|---|---|---|---|---|---|---|---|");
+            for (String kind : new String[]{"short sentence", "128 tokens"}) {
+                for (int conc : new int[]{1, 8, 32}) {
+                    ServingBench.Call[] calls = new ServingBench.Call[2];
+                    for (int v = 0; v < 2; v++) {
+                        String path = "/v2/models/" + (v == 0 ? "off" : "on") + "/infer";
+                        AtomicInteger next = new AtomicInteger();
+                        calls[v] = kind.equals("128 tokens")
+                                ? () -> ServingBench.expect200(http.post(path, longBody,
+                                        "Inference-Header-Content-Length", longHeader))
+                                : () -> ServingBench.expect200(http.postJson(path, textRequest(
+                                        sentences.get(Math.floorMod(next.getAndIncrement(), sentences.size())))));
+                    }
+                    double[] before = mergedBatches(http);
+                    // every client thread sends several requests per round, so that the concurrency holds
+                    int n = kind.equals("128 tokens") ? Math.max(longRequests, conc * 2 * 4)
+                            : Math.max(shortRequests, conc * 8 * 4);
+                    ServingBench.Stats[] s = ServingBench.measureInterleaved(calls, n, conc, conc == 32 ? 8 : 4);
+                    double[] after = mergedBatches(http);
+                    double merged = (after[0] - before[0]) / Math.max(1, after[1] - before[1]);
+                    for (int v = 0; v < 2; v++) {
+                        rows.add(String.format(Locale.ROOT,
+                                "| %s | %d | %s | %d | %.1f | %.1f | %.1f | %s | %.1f | %s | %s |",
+                                kind, conc, v == 0 ? "off" : "on", n, s[v].reqPerSec(), s[v].p50Ms(), s[v].p99Ms(),
+                                v == 0 ? "1.00" : String.format(Locale.ROOT, "**%.2f**",
+                                        s[1].reqPerSec() / s[0].reqPerSec()),
+                                s[v].cpuMsPerRequest(),
+                                v == 0 ? "1.00" : String.format(Locale.ROOT, "**%.2f**",
+                                        s[0].cpuMsPerRequest() / s[1].cpuMsPerRequest()),
+                                v == 0 ? "1" : String.format(Locale.ROOT, "%.1f", merged)));
+                    }
+                    System.out.println(String.join("\n", rows.subList(rows.size() - 2, rows.size())));
+                }
+            }
+            System.out.println();
+            System.out.println("MiniLM, probes off, max_batch_size 32, max_queue_delay_us " + delayUs + ", "
+                    + Runtime.getRuntime().availableProcessors() + " cores, load average before the run: "
+                    + String.format(Locale.ROOT, "%.1f",
+                    java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+            System.out.println(String.join("\n", rows));
+        }
+    }
+
+    /** Sentences of 3–18 words: 5–20 tokens with [CLS] and [SEP]. */
+    private static List<String> sentences(Random random, int n) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            StringBuilder sb = new StringBuilder();
+            for (int w = 0, words = 3 + random.nextInt(16); w < words; w++) {
+                sb.append(w > 0 ? " " : "").append(WORDS[random.nextInt(WORDS.length)]);
+            }
+            out.add(sb.toString());
+        }
+        return out;
+    }
+
+    private static String textRequest(String sentence) {
+        return "{\"inputs\":[{\"name\":\"text\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"" + sentence
+                + "\"]}],\"outputs\":[{\"name\":\"output_0\"}],\"parameters\":{\"binary_data_output\":true}}";
+    }
+
+    /** The {@code on} model's vigil_batch_size sum and count. */
+    private static double[] mergedBatches(Http http) {
+        double[] out = new double[2];
+        Matcher m = SAMPLE.matcher(Http.text(http.get("/metrics")));
+        while (m.find()) {
+            out[m.group(1).equals("sum") ? 0 : 1] = Double.parseDouble(m.group(2));
+        }
+        return out;
+    }
+}
