@@ -17,7 +17,7 @@ mvn -B -q -ntp -pl probes,server,tests test-compile dependency:build-classpath \
 dir="$root/tests/target/bench"
 mkdir -p "$dir"
 urls="file://$root/tests/target/test-classes/ file://$root/tests/target/classes/"
-urls+=" file://$root/probes/target/test-classes/"
+urls+=" file://$root/probes/target/test-classes/ file://$root/server/target/test-classes/"
 IFS=":" read -r -a entries < "$root/tests/target/bench-cp.txt" || true  # no newline at the end
 for e in "${entries[@]}"; do
   if [[ "$e" == *.jar ]]; then urls+=" file://$e"; else urls+=" file://${e%/}/"; fi
@@ -30,6 +30,7 @@ case "${1:-}" in
   serving) main=dev.vigil.tests.ServingBench; shift ;;
   soak) main=dev.vigil.tests.soak.Soak; shift ;;
   batching) main=dev.vigil.tests.BatchingBench; shift ;;
+  json) main=dev.vigil.server.JsonOutputBench; shift ;;
 esac
 cd "$root/tests"
 DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \

@@ -24,6 +24,7 @@ import java.util.Map;
  */
 public final class InferResponseWriter {
     private static final ObjectMapper TREE = new ObjectMapper();
+    private static final int CHUNK_CHARS = 16384;
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
             .build();
@@ -111,26 +112,62 @@ public final class InferResponseWriter {
         return b.flip();
     }
 
-    private static void writeData(JsonGenerator g, OutputTensor out) throws IOException {
-        g.writeStartArray();
-        ByteBuffer d = out.data() == null ? null : out.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        switch (out.datatype()) {
-            case FP32 -> {
-                int n = d.remaining() / 4;
-                for (int i = 0; i < n; i++) {
-                    g.writeNumber(d.getFloat(i << 2));
-                }
+    /**
+     * Writes a float array as raw JSON text, formatted in place chunk by chunk ({@link FloatText}): no String or
+     * node per number, which is what a large output's JSON costs.
+     */
+    private static void writeFloats(JsonGenerator g, ByteBuffer d, boolean fp16) throws IOException {
+        int size = fp16 ? 2 : 4;
+        int n = d.remaining() / size;
+        int base = d.position();
+        char[] buf = new char[Math.min(CHUNK_CHARS, (n + 1) * (FloatText.MAX_CHARS + 1) + 1)];
+        int pos = 0;
+        boolean started = false;
+        buf[pos++] = '[';
+        for (int i = 0; i < n; i++) {
+            if (pos > buf.length - FloatText.MAX_CHARS - 2) {
+                started = flush(g, buf, pos, started);
+                pos = 0;
             }
+            if (i > 0) {
+                buf[pos++] = ',';
+            }
+            float v = fp16 ? Fp16Conversions.fp16ToFloat(d.getShort(base + (i << 1))) : d.getFloat(base + (i << 2));
+            if (Float.isFinite(v)) {
+                pos = FloatText.write(v, buf, pos);
+            } else {
+                // as Jackson writes them: NaN and Infinity are not JSON numbers, but a model may produce them
+                String text = '"' + Float.toString(v) + '"';
+                text.getChars(0, text.length(), buf, pos);
+                pos += text.length();
+            }
+        }
+        buf[pos++] = ']';
+        flush(g, buf, pos, started);
+    }
+
+    /** The first chunk is written as a value (the generator adds the separator), the rest raw. */
+    private static boolean flush(JsonGenerator g, char[] buf, int len, boolean started) throws IOException {
+        if (started) {
+            g.writeRaw(buf, 0, len);
+        } else {
+            g.writeRawValue(buf, 0, len);
+        }
+        return true;
+    }
+
+    private static void writeData(JsonGenerator g, OutputTensor out) throws IOException {
+        ByteBuffer d = out.data() == null ? null : out.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        if (out.datatype() == Datatype.FP32 || out.datatype() == Datatype.FP16) {
+            writeFloats(g, d, out.datatype() == Datatype.FP16);
+            return;
+        }
+        g.writeStartArray();
+        switch (out.datatype()) {
             case FP64 -> {
                 int n = d.remaining() / 8;
                 for (int i = 0; i < n; i++) {
                     g.writeNumber(d.getDouble(i << 3));
-                }
-            }
-            case FP16 -> {
-                int n = d.remaining() / 2;
-                for (int i = 0; i < n; i++) {
-                    g.writeNumber(Fp16Conversions.fp16ToFloat(d.getShort(i << 1)));
                 }
             }
             case INT64 -> {
