@@ -1,0 +1,395 @@
+package dev.vigil.tests.quant;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vigil.exporter.LabeledBatch;
+import dev.vigil.exporter.ModelDirectory;
+import dev.vigil.exporter.Split;
+import dev.vigil.server.Device;
+import dev.vigil.server.Http;
+import dev.vigil.server.ServerOptions;
+import dev.vigil.server.TextTokenizer;
+import dev.vigil.server.VigilServer;
+import java.net.http.HttpResponse;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Measures Vigil's live-calibrated static int8 export against the float model and, for MiniLM, against the int8
+ * model langchain4j publishes (ONNX Runtime dynamic quantization). Vigil serves the float models in this process;
+ * calibration traffic goes over HTTP until a window closes; the exports come from {@code GET /quantized}; evaluation
+ * runs each model in ONNX Runtime (CPU, 2 intra-op threads) on held-out inputs. Prints markdown tables.
+ *
+ * <p>Run from the {@code tests} directory (scripts/quant-bench.sh). Args: evaluation sentences (default 240), latency
+ * rounds (default 3).
+ */
+public final class QuantizationBench {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path MODELS = Path.of("..", "models");
+    private static final String MINILM = "all-minilm-l6-v2";
+    private static final int MINILM_WINDOW = 4096;
+    private static final int EXPORTER_CALIBRATION_SEQUENCES = 64;
+    private static final List<String> EXPORTER_MODELS = List.of("prenorm-256", "postnorm-256", "eft-256");
+
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private Http http;
+
+    private QuantizationBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int evalSentences = args.length > 0 ? Integer.parseInt(args[0]) : 240;
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        new QuantizationBench().run(evalSentences, rounds);
+    }
+
+    private void run(int evalSentences, int rounds) throws Exception {
+        Path repo = Files.createTempDirectory("vigil-quant-bench");
+        Path minilm = Files.createDirectories(repo.resolve(MINILM));
+        Files.createSymbolicLink(minilm.resolve("model.onnx"),
+                MODELS.resolve(MINILM).resolve("model.onnx").toAbsolutePath());
+        Files.createSymbolicLink(minilm.resolve("tokenizer.json"),
+                MODELS.resolve(MINILM).resolve("tokenizer.json").toAbsolutePath());
+        Files.writeString(minilm.resolve("config.json"), "{\"max_batch_size\": 8, \"probe\": {\"window_tokens\": "
+                + MINILM_WINDOW + "}}");
+        for (String m : EXPORTER_MODELS) {
+            Path dir = Files.createDirectories(repo.resolve(m));
+            Files.createSymbolicLink(dir.resolve("model.onnx"), MODELS.resolve(m).resolve("model.onnx")
+                    .toAbsolutePath());
+            Files.writeString(dir.resolve("config.json"), "{\"max_batch_size\": 8, \"probe\": {\"window_tokens\": "
+                    + EXPORTER_CALIBRATION_SEQUENCES * 256 + "}}");
+        }
+        try (VigilServer server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0)
+                .device(Device.parse("cpu")).intraOpThreads(2).build())) {
+            http = new Http(server.start());
+            System.out.println("Machine: " + Runtime.getRuntime().availableProcessors() + " cores (shared), ORT CPU, "
+                    + "2 intra-op threads per session.\n");
+            miniLm(evalSentences, rounds);
+            exporterModels();
+        }
+    }
+
+    // ---------------------------------------------------------------- MiniLM
+
+    private void miniLm(int evalSentences, int rounds) throws Exception {
+        List<String> calibration = VariedSentences.make(1, 400);
+        List<String> eval = VariedSentences.make(2, evalSentences);
+        eval.removeAll(calibration);
+        String base = "/v2/models/" + MINILM;
+        int sent = 0;
+        for (int i = 0, b = 1; !windowClosed(MINILM) && i < calibration.size(); i += b, b = b % 8 + 1) {
+            List<String> batch = calibration.subList(i, Math.min(calibration.size(), i + b));
+            ObjectNode req = JSON.createObjectNode();
+            ObjectNode in = req.putArray("inputs").addObject();
+            in.put("name", "text").put("datatype", "BYTES").putArray("shape").add(batch.size());
+            ArrayNode data = in.putArray("data");
+            batch.forEach(data::add);
+            expect200(http.postJson(base + "/infer", req.toString()));
+            sent += batch.size();
+        }
+        JsonNode cal = closedCalibration(MINILM);
+        System.out.printf(Locale.ROOT, "## MiniLM: calibrated on %d live sentences (window %s: %s tokens, %s requests)"
+                        + "; evaluated on %d other sentences%n%n", sent, cal.path("window").path("index"),
+                cal.path("window").path("tokens"), cal.path("window").path("requests"), eval.size());
+        List<String> advised = lowestSqnrSites(cal, 6);
+        Map<String, byte[]> models = new LinkedHashMap<>();
+        models.put("float (served model)", Files.readAllBytes(MODELS.resolve(MINILM).resolve("model.onnx")));
+        models.put("published int8 (ORT dynamic)",
+                Files.readAllBytes(MODELS.resolve(MINILM + "-q").resolve("model.onnx")));
+        models.put("Vigil static int8, absmax", export(MINILM, "absmax", List.of()));
+        models.put("Vigil static int8, percentile", export(MINILM, "percentile", List.of()));
+        models.put("Vigil static int8, percentile, keep 1", export(MINILM, "percentile", advised.subList(0, 1)));
+        models.put("Vigil static int8, percentile, keep 3", export(MINILM, "percentile", advised.subList(0, 3)));
+        models.put("Vigil static int8, percentile, keep 6", export(MINILM, "percentile", advised));
+        models.put("Vigil static int8, absmax, keep 6", export(MINILM, "absmax", advised));
+        System.out.println("Kept in float (keep k: the first k of the matmul_input sites of lowest "
+                + "`int8_sqnr_db.percentile` in the window, in that order): " + advised + "\n");
+
+        List<Batch> batches = new ArrayList<>();
+        try (TextTokenizer tok = TextTokenizer.load(MODELS.resolve(MINILM).resolve("tokenizer.json"))) {
+            for (int i = 0, b = 1; i < eval.size(); i += b, b = b % 8 + 1) {
+                List<String> part = eval.subList(i, Math.min(eval.size(), i + b));
+                TextTokenizer.TokenizedBatch t = tok.encode(part.toArray(String[]::new), 512, "text");
+                batches.add(new Batch(t.batch(), t.length(), longs(t.ids()), longs(t.attentionMask()),
+                        longs(t.typeIds())));
+            }
+        }
+        Map<String, OrtSession> sessions = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, byte[]> e : models.entrySet()) {
+                sessions.put(e.getKey(), session(e.getValue()));
+            }
+            Map<String, List<float[]>> pooled = new LinkedHashMap<>();
+            Map<String, double[]> tokenCos = new LinkedHashMap<>();
+            for (Map.Entry<String, OrtSession> e : sessions.entrySet()) {
+                pooled.put(e.getKey(), new ArrayList<>());
+                for (Batch b : batches) {
+                    pooled.get(e.getKey()).addAll(meanPooled(e.getValue(), b));
+                }
+            }
+            List<float[]> ref = pooled.get("float (served model)");
+            // latency: every model over all batches, the models' order rotated per round
+            List<String> names = new ArrayList<>(sessions.keySet());
+            Map<String, List<Double>> ms = new LinkedHashMap<>();
+            names.forEach(n -> ms.put(n, new ArrayList<>()));
+            for (int r = 0; r < rounds; r++) {
+                for (int k = 0; k < names.size(); k++) {
+                    String n = names.get((k + r) % names.size());
+                    long t0 = System.nanoTime();
+                    for (Batch b : batches) {
+                        meanPooled(sessions.get(n), b);
+                    }
+                    ms.get(n).add((System.nanoTime() - t0) / 1e6);
+                }
+            }
+            System.out.println("| model | mean-pooled cosine to float: mean | worst | time for all " + batches.size()
+                    + " requests (median of " + rounds + " rounds) | vs float (per round) |");
+            System.out.println("|---|---|---|---|---|");
+            List<Double> floatMs = ms.get(names.get(0));
+            for (String n : names) {
+                double[] c = cosines(ref, pooled.get(n));
+                List<Double> t = ms.get(n);
+                StringBuilder ratios = new StringBuilder();
+                for (int r = 0; r < rounds; r++) {
+                    ratios.append(r == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.2f",
+                            floatMs.get(r) / t.get(r)));
+                }
+                System.out.printf(Locale.ROOT, "| %s | %.4f | %.4f | %.0f ms | %s× |%n", n, c[0], c[1], median(t),
+                        ratios);
+            }
+            System.out.println();
+        } finally {
+            for (OrtSession s : sessions.values()) {
+                s.close();
+            }
+        }
+    }
+
+    private record Batch(int size, int length, long[] ids, long[] mask, long[] types) {
+    }
+
+    private List<float[]> meanPooled(OrtSession s, Batch b) throws Exception {
+        long[] shape = {b.size(), b.length()};
+        try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(b.ids()), shape);
+             OnnxTensor mask = OnnxTensor.createTensor(env, LongBuffer.wrap(b.mask()), shape);
+             OnnxTensor types = OnnxTensor.createTensor(env, LongBuffer.wrap(b.types()), shape);
+             OrtSession.Result r = s.run(Map.of("input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
+            FloatBuffer out = ((OnnxTensor) r.get(0)).getFloatBuffer();
+            int d = out.remaining() / (b.size() * b.length());
+            List<float[]> rows = new ArrayList<>();
+            for (int i = 0; i < b.size(); i++) {
+                float[] sum = new float[d];
+                int n = 0;
+                for (int t = 0; t < b.length(); t++) {
+                    if (b.mask()[i * b.length() + t] == 0) {
+                        continue;
+                    }
+                    n++;
+                    int off = (i * b.length() + t) * d;
+                    for (int j = 0; j < d; j++) {
+                        sum[j] += out.get(off + j);
+                    }
+                }
+                for (int j = 0; j < d; j++) {
+                    sum[j] /= n;
+                }
+                rows.add(sum);
+            }
+            return rows;
+        }
+    }
+
+    /** {mean, min} of the row cosines of b against a. */
+    private static double[] cosines(List<float[]> a, List<float[]> b) {
+        double sum = 0;
+        double worst = 1;
+        for (int i = 0; i < a.size(); i++) {
+            double c = cosine(a.get(i), b.get(i));
+            sum += c;
+            worst = Math.min(worst, c);
+        }
+        return new double[] {sum / a.size(), worst};
+    }
+
+    private static double cosine(float[] a, float[] b) {
+        double ab = 0;
+        double aa = 0;
+        double bb = 0;
+        for (int j = 0; j < a.length; j++) {
+            ab += (double) a[j] * b[j];
+            aa += (double) a[j] * a[j];
+            bb += (double) b[j] * b[j];
+        }
+        return aa == 0 || bb == 0 ? (aa == bb ? 1 : 0) : ab / Math.sqrt(aa * bb);
+    }
+
+    /** The {@code k} matmul_input sites of lowest percentile SQNR in the calibration window. */
+    private List<String> lowestSqnrSites(JsonNode cal, int k) {
+        JsonNode probes = Http.json(http.get("/v2/models/" + MINILM + "/probes"));
+        List<String> matmulInputs = new ArrayList<>();
+        for (JsonNode s : probes.path("sites")) {
+            if (s.path("kind").asText().equals("matmul_input")) {
+                matmulInputs.add(s.path("tensor").asText());
+            }
+        }
+        List<JsonNode> tensors = new ArrayList<>();
+        cal.path("tensors").forEach(t -> {
+            if (matmulInputs.contains(t.path("tensor").asText())) {
+                tensors.add(t);
+            }
+        });
+        tensors.sort(Comparator.comparingDouble(t -> t.path("int8_sqnr_db").path("percentile").asDouble()));
+        return tensors.subList(0, k).stream().map(t -> t.path("tensor").asText()).toList();
+    }
+
+    // ---------------------------------------------------------------- exporter models
+
+    private void exporterModels() throws Exception {
+        System.out.println("## Exporter models: calibrated on " + EXPORTER_CALIBRATION_SEQUENCES + " training sequences"
+                + " (one window), evaluated on the validation split\n");
+        System.out.println("| model | min matmul_input SQNR dB (absmax / percentile) | float accuracy | int8 absmax: "
+                + "accuracy, top-1 agreement | int8 percentile: accuracy, top-1 agreement |");
+        System.out.println("|---|---|---|---|---|");
+        for (String m : EXPORTER_MODELS) {
+            ModelDirectory.TrainedTask task = ModelDirectory.readTask(MODELS.resolve(m));
+            int seqLen = task.task().seqLen();
+            for (int first = 0; first < EXPORTER_CALIBRATION_SEQUENCES; first += 8) {
+                LabeledBatch b = task.task().batch(task.seed(), Split.TRAIN, first, 8);
+                expect200(http.postJson("/v2/models/" + m + "/infer", idsJson(b.ids(), b.size(), seqLen)));
+            }
+            JsonNode cal = closedCalibration(m);
+            double minAbs = Double.POSITIVE_INFINITY;
+            double minPct = Double.POSITIVE_INFINITY;
+            for (JsonNode t : cal.path("tensors")) {
+                minAbs = Math.min(minAbs, t.path("int8_sqnr_db").path("absmax").asDouble(Double.POSITIVE_INFINITY));
+                minPct = Math.min(minPct, t.path("int8_sqnr_db").path("percentile")
+                        .asDouble(Double.POSITIVE_INFINITY));
+            }
+            byte[] fModel = Files.readAllBytes(MODELS.resolve(m).resolve("model.onnx"));
+            byte[][] variants = {export(m, "absmax", List.of()), export(m, "percentile", List.of())};
+            int n = task.validationSize();
+            LabeledBatch val = task.task().batch(task.seed(), Split.VALIDATION, 0, n);
+            int[] fTop = top1(fModel, val);
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %s | %.1f / %.1f | %.3f |", m, minAbs,
+                    minPct, accuracy(fTop, val.labels())));
+            for (byte[] v : variants) {
+                int[] q = top1(v, val);
+                row.append(String.format(Locale.ROOT, " %.3f, %.3f |", accuracy(q, val.labels()), accuracy(q, fTop)));
+            }
+            System.out.println(row);
+        }
+        System.out.println();
+    }
+
+    private int[] top1(byte[] model, LabeledBatch all) throws Exception {
+        int[] top = new int[all.size()];
+        try (OrtSession s = session(model)) {
+            for (int first = 0; first < all.size(); first += 8) {
+                int size = Math.min(8, all.size() - first);
+                long[] ids = Arrays.copyOfRange(all.ids(), first * all.seqLen(), (first + size) * all.seqLen());
+                try (OnnxTensor t = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {size, all.seqLen()});
+                     OrtSession.Result r = s.run(Map.of("input_ids", t))) {
+                    float[][] logits = (float[][]) r.get(0).getValue();
+                    for (int i = 0; i < size; i++) {
+                        int best = 0;
+                        for (int c = 1; c < logits[i].length; c++) {
+                            if (logits[i][c] > logits[i][best]) {
+                                best = c;
+                            }
+                        }
+                        top[first + i] = best;
+                    }
+                }
+            }
+        }
+        return top;
+    }
+
+    private static double accuracy(int[] predicted, int[] reference) {
+        int same = 0;
+        for (int i = 0; i < predicted.length; i++) {
+            same += predicted[i] == reference[i] ? 1 : 0;
+        }
+        return (double) same / predicted.length;
+    }
+
+    private static String idsJson(long[] ids, int batch, int seqLen) {
+        ObjectNode req = JSON.createObjectNode();
+        ObjectNode in = req.putArray("inputs").addObject();
+        in.put("name", "input_ids").put("datatype", "INT64");
+        in.putArray("shape").add(batch).add(seqLen);
+        ArrayNode data = in.putArray("data");
+        for (long v : ids) {
+            data.add(v);
+        }
+        return req.toString();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private byte[] export(String model, String calibration, List<String> keep) {
+        String q = "/v2/models/" + model + "/quantized?calibration=" + calibration
+                + (keep.isEmpty() ? "" : "&keep_fp32=" + java.net.URLEncoder.encode(String.join(",", keep),
+                java.nio.charset.StandardCharsets.UTF_8));
+        HttpResponse<byte[]> r = http.get(q);
+        expect200(r);
+        return r.body();
+    }
+
+    private OrtSession session(byte[] model) throws Exception {
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setIntraOpNumThreads(2);
+            return env.createSession(model, opts);
+        }
+    }
+
+    private boolean windowClosed(String model) {
+        JsonNode cal = Http.json(http.get("/v2/models/" + model + "/calibration"));
+        return cal.path("window").path("closed").asBoolean(false);
+    }
+
+    private JsonNode closedCalibration(String model) throws InterruptedException {
+        for (int i = 0; i < 600; i++) {
+            JsonNode cal = Http.json(http.get("/v2/models/" + model + "/calibration"));
+            if (cal.path("window").path("closed").asBoolean(false)) {
+                return cal;
+            }
+            Thread.sleep(50);
+        }
+        throw new IllegalStateException("no window closed for " + model);
+    }
+
+    private static void expect200(HttpResponse<byte[]> r) {
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException(r.statusCode() + ": " + Http.text(r));
+        }
+    }
+
+    private static long[] longs(java.nio.ByteBuffer b) {
+        LongBuffer lb = b.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+        long[] v = new long[lb.remaining()];
+        lb.get(v);
+        return v;
+    }
+
+    private static double median(List<Double> v) {
+        List<Double> s = new ArrayList<>(v);
+        s.sort(null);
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+    }
+}
