@@ -141,7 +141,8 @@ public final class QdqExport {
                 String wdq = dequantizedWeight.get(key);
                 if (wdq == null) {
                     // a weight read along two axes (tied, once transposed by Gemm) gets one int8 copy per axis
-                    String base = w + SUFFIX + (dequantizedWeight.containsKey(w + "#" + (1 - axis)) ? "_axis" + axis : "");
+                    boolean otherAxis = dequantizedWeight.containsKey(w + "#" + (1 - axis));
+                    String base = w + SUFFIX + (otherAxis ? "_axis" + axis : "");
                     wdq = base + "_dequantized";
                     dequantizedWeight.put(key, wdq);
                     weights.add(w);

@@ -78,7 +78,7 @@ public final class SiteDiscovery {
         return type == 0 || type == TensorProto.DataType.FLOAT_VALUE;
     }
 
-    /** Softmax outputs that are, possibly through Dropout/Cast/Identity or a Q/DQ pair, the left operand of a MatMul. */
+    /** Softmax outputs that are, possibly through Dropout/Cast/Identity or Q/DQ, the left operand of a MatMul. */
     private List<PatternMatch> attention() {
         List<PatternMatch> found = new ArrayList<>();
         for (int i = 0; i < g.nodeCount(); i++) {
@@ -96,7 +96,7 @@ public final class SiteDiscovery {
         return found;
     }
 
-    /** Activation outputs whose result reaches a (possibly quantized) MatMul/Gemm directly or through pass-through nodes. */
+    /** Activation outputs that reach a (possibly quantized) MatMul/Gemm directly or through pass-through nodes. */
     private List<PatternMatch> mlp() {
         List<PatternMatch> found = new ArrayList<>();
         for (PatternMatch m : ActivationPatterns.find(g)) {

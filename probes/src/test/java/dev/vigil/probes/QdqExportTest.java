@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
  */
 class QdqExportTest {
     // y = Relu(x·W1)·W2, x [B,3], W1 [3,4], W2 [4,2]
-    private static final float[] W1 = {0.9f, -0.31f, 0.05f, 1.7f, -0.44f, 0.27f, 0.61f, -1.2f, 0.13f, 0.8f, -0.07f, 0.33f};
+    private static final float[] W1 = {0.9f, -0.31f, 0.05f, 1.7f, -0.44f, 0.27f, 0.61f, -1.2f, 0.13f, 0.8f, -0.07f,
+        0.33f};
     private static final float[] W2 = {0.5f, -1.1f, 0.02f, 0.76f, -0.3f, 0.41f, 1.3f, -0.09f};
     private static final float[] X = {1.0f, -2.0f, 0.5f, 0.25f, 3.0f, -1.5f, 7.5f, 0.1f, -0.2f};
     private static final double C_X = 4.0;   // clips the 7.5 of the last row

@@ -19,7 +19,7 @@ public final class TensorRtCalibrationCache {
     private TensorRtCalibrationCache() {
     }
 
-    /** The cache text of {@code ranges} (tensor → window statistics); tensors without a positive clip are left out. */
+    /** The cache text of {@code ranges} (tensor → window statistics); tensors without a positive clip are omitted. */
     public static String write(Map<String, QuantSnapshot> ranges, Calibration calibration) {
         StringBuilder out = new StringBuilder(HEADER).append('\n');
         for (Map.Entry<String, QuantSnapshot> e : ranges.entrySet()) {

@@ -242,7 +242,8 @@ class QuantizedExportTest {
         String shape = "[" + ids.length + "," + ids[0].length + "]";
         String in = "{\"name\":\"input_ids\",\"shape\":" + shape + ",\"datatype\":\"INT64\",\"data\":[" + data + "]}";
         if (withMask) {
-            in += ",{\"name\":\"attention_mask\",\"shape\":" + shape + ",\"datatype\":\"INT64\",\"data\":[" + mask + "]}";
+            in += ",{\"name\":\"attention_mask\",\"shape\":" + shape + ",\"datatype\":\"INT64\",\"data\":["
+                    + mask + "]}";
         }
         return "{\"inputs\":[" + in + "]}";
     }
