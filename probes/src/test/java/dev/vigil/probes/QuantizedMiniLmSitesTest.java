@@ -2,7 +2,6 @@ package dev.vigil.probes;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,8 +25,8 @@ class QuantizedMiniLmSitesTest {
 
     @BeforeAll
     static void load() {
-        assumeTrue(Files.exists(INT8) && Files.exists(MiniLmSitesTest.MODEL),
-                "the MiniLM models are not unpacked (the server module's build unpacks them); skipping");
+        assertTrue(Files.exists(INT8) && Files.exists(MiniLmSitesTest.MODEL),
+                "the MiniLM models are not unpacked (the probes module's build unpacks them)");
         floatSites = SiteDiscovery.discover(OnnxModels.read(MiniLmSitesTest.MODEL));
         int8Sites = SiteDiscovery.discover(OnnxModels.read(INT8));
     }
