@@ -3,15 +3,18 @@ package dev.vigil.probes.stats;
 /**
  * A cumulative histogram of {@code |x|} in Prometheus native-histogram form: exponential buckets of a fixed
  * {@link #SCHEMA}, bucket {@code k} holding {@code (2^((k-1)/2^schema), 2^(k/2^schema)]}, plus a zero bucket for
- * {@code |x| <= } {@link #ZERO_THRESHOLD}. The schema never changes, so the histograms of several replicas add up
+ * {@code |x| <} {@link #ZERO_THRESHOLD}. The schema never changes, so the histograms of several replicas add up
  * bucket by bucket without losing resolution. Only populated buckets are listed, in increasing index order.
  * Immutable.
  */
 public final class AbsValueBuckets {
     /** 2^7 = 128 buckets per power of two: each bucket is 0.54% wide. */
     public static final int SCHEMA = 7;
-    /** Float's smallest normal value, 2^-126: subnormal magnitudes and zeros go to the zero bucket. */
-    public static final double ZERO_THRESHOLD = Float.MIN_NORMAL;
+    /**
+     * 2^-24 (6e-8): smaller magnitudes go to the zero bucket. They are below any int8 step of a tensor whose range
+     * exceeds 8e-6, and the tails of GELU outputs would otherwise spread buckets over a hundred powers of two.
+     */
+    public static final double ZERO_THRESHOLD = 0x1p-24;
 
     private final long zeroCount;
     private final int[] indexes;

@@ -11,8 +11,8 @@ import java.util.Arrays;
  * bucket plus that (under 1%). Non-finite values are left out (the caller counts them). Used under the owner's lock.
  */
 final class CumulativeAbsHistogram {
-    /** Source buckets below this (float exponent field 0: zeros and subnormals) are the zero bucket. */
-    private static final int FIRST_NORMAL = 1 << 7;
+    /** Source buckets below this (magnitudes under {@link AbsValueBuckets#ZERO_THRESHOLD}) are the zero bucket. */
+    private static final int FIRST_NORMAL = (127 - 24) << 7;
     /** Source buckets from this on hold infinities and NaNs. */
     static final int FIRST_NON_FINITE = 0x7f80;
     private static final int SUB_BUCKETS = 1 << AbsValueBuckets.SCHEMA;

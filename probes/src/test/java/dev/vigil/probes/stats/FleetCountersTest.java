@@ -116,7 +116,7 @@ class FleetCountersTest {
         Random rnd = new Random(5);
         for (int i = 0; i < 100_000; i++) {
             float v = (float) Math.exp(rnd.nextGaussian() * 8);
-            if (!(v >= Float.MIN_NORMAL) || Float.isInfinite(v)) {
+            if (!(v >= AbsValueBuckets.ZERO_THRESHOLD) || Float.isInfinite(v)) {
                 continue;
             }
             int k = CumulativeAbsHistogram.nativeIndex(AbsHistogram.bucket(v));

@@ -21,13 +21,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * Static checks of grafana/dashboards/*.json against the metric contract (SPEC §5): template
- * variables, panel types, datasource, and every query's metric names, labels and variables.
+ * Static checks of grafana/dashboards/*.json against the metric contract (SPEC §5, §6 and the fleet
+ * recording rules): template variables (a datasource variable every query uses, one model at a time so
+ * that no panel mixes models, an instance filter on every per-replica query outside the fleet panels),
+ * panel types, and every query's metric names, labels and variables.
  */
 class DashboardsTest {
 
     private static final Set<String> PANEL_TYPES = Set.of("timeseries", "heatmap", "bargauge", "stat", "table");
     private static final Set<String> GRAFANA_BUILTINS = Set.of("__rate_interval");
+    /** Every panel, target and variable query uses the dashboard's datasource variable. */
+    private static final String DATASOURCE = "${datasource}";
+    /** Panels whose title starts so aggregate over every replica: no instance filter. */
+    private static final String FLEET_PANEL = "Fleet";
     private static final Pattern LABEL_VALUES = Pattern.compile("label_values\\((.+),\\s*(\\w+)\\)");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -46,11 +52,12 @@ class DashboardsTest {
         }
     }
 
-    private static String provisionedDatasourceUid() throws IOException {
-        Matcher m = Pattern.compile("(?m)^\\s*uid:\\s*(\\S+)\\s*$")
-                .matcher(Files.readString(grafanaDir().resolve("provisioning/datasources/prometheus.yml")));
-        assertTrue(m.find(), "datasource provisioning has no uid");
-        return m.group(1);
+    @Test
+    void theProvisionedPrometheusIsTheDefaultDatasource() throws IOException {
+        String provisioning = Files.readString(grafanaDir().resolve("provisioning/datasources/prometheus.yml"));
+        assertTrue(Pattern.compile("(?m)^\\s*type:\\s*prometheus\\s*$").matcher(provisioning).find(), provisioning);
+        assertTrue(Pattern.compile("(?m)^\\s*isDefault:\\s*true\\s*$").matcher(provisioning).find(),
+                "the datasource variable starts on the default datasource: " + provisioning);
     }
 
     @Test
@@ -67,7 +74,7 @@ class DashboardsTest {
 
     @TestFactory
     Stream<DynamicTest> everyDashboardFollowsTheContract() throws IOException {
-        String uid = provisionedDatasourceUid();
+        String uid = DATASOURCE;
         return dashboards().stream().map(p -> DynamicTest.dynamicTest(p.getFileName().toString(), () -> {
             List<String> problems = new DashboardCheck(JSON.readTree(p.toFile()), uid).problems();
             assertTrue(problems.isEmpty(), p.getFileName() + ":\n  " + String.join("\n  ", problems));
@@ -78,7 +85,7 @@ class DashboardsTest {
     void theCheckFindsWhatItLooksFor() throws IOException {
         String broken = """
                 {"uid": "x", "templating": {"list": [
-                   {"name": "model", "type": "query", "datasource": {"uid": "ds"},
+                   {"name": "model", "type": "query", "datasource": {"uid": "ds"}, "multi": true,
                     "query": {"query": "label_values(vigil_requests_total, model)"}}]},
                  "panels": [
                    {"id": 1, "type": "graph", "datasource": {"uid": "ds"}, "gridPos": {"x": 0, "w": 12},
@@ -96,7 +103,8 @@ class DashboardsTest {
                 "unknown metric vigil_request_total", "panel type graph", "panel id 1 twice", "datasource other",
                 "no target with an expr", "extends past column 24", "unknown metric up",
                 "kind value attn", "grouping label head", "variable $host", "needs kind=~\"$kind\"",
-                "variable kind missing")) {
+                "variable kind missing", "variable model allows several models", "needs instance=~\"$instance\"",
+                "variable instance missing")) {
             assertTrue(all.contains(expected), "missing problem '" + expected + "' in:\n" + all);
         }
     }
@@ -117,8 +125,13 @@ class DashboardsTest {
             for (JsonNode v : dashboard.path("templating").path("list")) {
                 checkVariable(v);
             }
-            if (!variables.contains("model")) {
-                problems.add("variable model missing");
+            for (String v : List.of("model", "instance")) {
+                if (!variables.contains(v)) {
+                    problems.add("variable " + v + " missing");
+                }
+            }
+            if (datasourceUid.startsWith("${") && !variables.contains("datasource")) {
+                problems.add("variable datasource missing");
             }
             Set<Integer> ids = new HashSet<>();
             boolean usesSites = false;
@@ -153,6 +166,15 @@ class DashboardsTest {
         private void checkVariable(JsonNode v) {
             String name = v.path("name").asText();
             variables.add(name);
+            if ("datasource".equals(v.path("type").asText())) {
+                if (!"prometheus".equals(v.path("query").asText())) {
+                    problems.add("variable " + name + " offers datasources of type " + v.path("query").asText());
+                }
+                return;
+            }
+            if (name.equals("model") && (v.path("multi").asBoolean() || v.path("includeAll").asBoolean())) {
+                problems.add("variable model allows several models: a panel would mix them");
+            }
             JsonNode q = v.path("query");
             String query = q.isTextual() ? q.asText() : q.path("query").asText();
             Matcher m = LABEL_VALUES.matcher(query);
@@ -193,7 +215,7 @@ class DashboardsTest {
                 }
                 anyExpr = true;
                 try {
-                    usesSites |= checkExpr(where, expr);
+                    usesSites |= checkExpr(where, expr, panel.path("title").asText().startsWith(FLEET_PANEL));
                 } catch (IllegalArgumentException e) {
                     problems.add(where + ": " + e.getMessage());
                 }
@@ -204,7 +226,7 @@ class DashboardsTest {
             return usesSites;
         }
 
-        private boolean checkExpr(String where, String expr) {
+        private boolean checkExpr(String where, String expr, boolean fleetPanel) {
             PromQlReferences refs = PromQlReferences.of(expr);
             boolean usesSites = false;
             for (PromQlReferences.Selector s : refs.selectors()) {
@@ -215,6 +237,10 @@ class DashboardsTest {
                 }
                 if (!"$model".equals(s.valueOf("model", "=~"))) {
                     problems.add(where + ": " + metric + " needs model=~\"$model\"");
+                }
+                if (!fleetPanel && !SpecMetrics.isRecordingRule(metric)
+                        && !"$instance".equals(s.valueOf("instance", "=~"))) {
+                    problems.add(where + ": " + metric + " needs instance=~\"$instance\"");
                 }
                 if (SpecMetrics.isSiteMetric(metric)) {
                     usesSites = true;

@@ -144,18 +144,21 @@ class LiveDashboardsAndAlertsTest {
     @Order(1)
     void everyPanelQueryAndVariableReturnsDataFromLiveVigil() throws Exception {
         List<String> failures = List.of("not run");
+        Set<String> answered = new java.util.HashSet<>();
         long deadline = System.nanoTime() + DEADLINE.toNanos();
-        // Retried until everything has data: rates need two scrapes, gauges a closed window.
+        // Retried until every query has answered with data once: rates need two scrapes, gauges a closed window, and
+        // on a loaded machine a scrape that times out leaves the target's gauges stale until the next one.
         while (!failures.isEmpty() && System.nanoTime() < deadline) {
             traffic.check();
             Thread.sleep(1000);
-            failures = emptyPanelsAndVariables();
+            failures = emptyPanelsAndVariables(answered);
         }
         assertTrue(failures.isEmpty(), "after " + DEADLINE + " of traffic:\n" + String.join("\n", failures));
         assertTrue(traffic.clientErrors() > 0 && traffic.successes() > 0);
     }
 
-    private static List<String> emptyPanelsAndVariables() throws Exception {
+    /** The panel queries and variables that have never answered with data; {@code answered} collects the others. */
+    private static List<String> emptyPanelsAndVariables(Set<String> answered) throws Exception {
         List<String> failures = new ArrayList<>();
         int queries = 0;
         for (Path dashboard : DashboardsTest.dashboards()) {
@@ -164,8 +167,13 @@ class LiveDashboardsAndAlertsTest {
                 for (JsonNode target : panel.path("targets")) {
                     String expr = substitute(target.path("expr").asText());
                     queries++;
+                    if (answered.contains(expr)) {
+                        continue;
+                    }
                     String problem = noFiniteValue(prometheus.query(expr));
-                    if (problem != null) {
+                    if (problem == null) {
+                        answered.add(expr);
+                    } else {
                         failures.add(dashboard.getFileName() + " '" + panel.path("title").asText() + "' " + expr
                                 + ": " + problem);
                     }

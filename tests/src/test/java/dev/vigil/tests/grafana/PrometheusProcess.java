@@ -23,7 +23,8 @@ import java.util.stream.Stream;
 /**
  * A Prometheus server started for a test: the {@code prometheus} binary on the PATH, bound to
  * 127.0.0.1 on a free port, with its own temporary storage and a generated configuration that
- * scrapes one target as job {@code vigil} (the job name grafana/prometheus.yml and the alert rules use).
+ * scrapes one target as job {@code vigil} (the job name grafana/prometheus.yml and the alert rules use), with native
+ * histograms enabled (so it scrapes the protobuf format, which carries {@code vigil_quant_abs_value}'s buckets).
  * Closing it stops the process and deletes the temporary directory.
  */
 final class PrometheusProcess implements AutoCloseable {
@@ -97,7 +98,8 @@ final class PrometheusProcess implements AutoCloseable {
         Process process = new ProcessBuilder("prometheus",
                 "--config.file=" + configFile,
                 "--storage.tsdb.path=" + dir.resolve("data"),
-                "--web.listen-address=127.0.0.1:" + port)
+                "--web.listen-address=127.0.0.1:" + port,
+                "--enable-feature=native-histograms")
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .start();
@@ -147,7 +149,7 @@ final class PrometheusProcess implements AutoCloseable {
      */
     JsonNode api(String pathAndQuery) throws IOException, InterruptedException {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri.resolve(pathAndQuery))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
         JsonNode body = JSON.readTree(r.body());
         if (!"success".equals(body.path("status").asText())) {
             throw new IllegalStateException(pathAndQuery + " -> HTTP " + r.statusCode() + ": "

@@ -5,8 +5,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The metric contract of SPEC.md §5, typed from the SPEC (not from the dashboards): every name as
- * it appears in the Prometheus exposition, with the labels it may carry.
+ * The metric contract of SPEC.md §5 and §6, typed from the SPEC (not from the dashboards): every name as
+ * it appears in the Prometheus exposition, with the labels it may carry; and the fleet recording rules of
+ * grafana/fleet-rules.yml, which keep {@code job} and the site labels.
  */
 final class SpecMetrics {
 
@@ -43,6 +44,35 @@ final class SpecMetrics {
         m.put("vigil_quant_abs_percentile", with("q"));
         m.put("vigil_quant_int8_sqnr_db", with("calibration"));
 
+        // SPEC §6 fleet counters
+        for (String site : new String[] {
+                "vigil_attention_nonfinite_queries_total", "vigil_token_cosine_shifted_sum_total",
+                "vigil_token_cosine_sequences_total", "vigil_token_cosine_nonfinite_sequences_total",
+                "vigil_massive_first_token_total", "vigil_quant_values_total", "vigil_quant_nonfinite_values_total",
+                "vigil_quant_sum_squares_total", "vigil_quant_sum_fourth_powers_total", "vigil_quant_abs_value"}) {
+            m.put(site, SITE);
+        }
+        for (String perHead : new String[] {
+                "vigil_attention_sink_mass_total", "vigil_attention_queries_total",
+                "vigil_attention_entropy_sum_total", "vigil_attention_entropy_queries_total"}) {
+            m.put(perHead, with("head"));
+        }
+        m.put("vigil_quant_sum_total", with("sign"));
+        m.put("vigil_quant_sum_cubes_total", with("sign"));
+        m.put("vigil_probe_sink_epsilon", Set.of("model"));
+        // grafana/fleet-rules.yml
+        for (String rule : new String[] {
+                "vigil:fleet:attention_sink_heads_ratio:5m", "vigil:fleet:token_cosine_similarity:5m",
+                "vigil:fleet:massive_first_token_fraction:5m", "vigil:fleet:massive_activations:rate5m",
+                "vigil:fleet:quant_moment1:5m", "vigil:fleet:quant_moment2:5m", "vigil:fleet:quant_moment3:5m",
+                "vigil:fleet:quant_moment4:5m", "vigil:fleet:quant_mean:5m", "vigil:fleet:quant_variance:5m",
+                "vigil:fleet:quant_kurtosis:5m"}) {
+            m.put(rule, SITE);
+        }
+        m.put("vigil:fleet:attention_sink_score:5m", with("head"));
+        m.put("vigil:fleet:attention_entropy:5m", with("head"));
+        m.put("vigil:fleet:quant_abs_percentile:5m", with("q"));
+
         m.put("vigil_requests_total", Set.of("model", "outcome"));
         for (String counterOrGauge : new String[] {
                 "vigil_probe_requests_total", "vigil_probe_dropped_total", "vigil_tokens_total",
@@ -63,7 +93,12 @@ final class SpecMetrics {
         return Set.of("model", "kind", "layer", "tensor", extra);
     }
 
-    /** Whether {@code name} is an exposition name of a SPEC §5 metric. */
+    /** Whether {@code name} is a fleet recording rule (it has no {@code instance} label). */
+    static boolean isRecordingRule(String name) {
+        return name.startsWith("vigil:fleet:");
+    }
+
+    /** Whether {@code name} is an exposition name of a SPEC §5/§6 metric or a fleet recording rule. */
     static boolean isSpecName(String name) {
         return LABELS.containsKey(name);
     }
