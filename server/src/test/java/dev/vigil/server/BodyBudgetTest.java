@@ -44,7 +44,7 @@ class BodyBudgetTest {
     static void start() throws IOException {
         TestModels.writeMlp(repo, "mlp");
         TestModels.writeTyped(repo, "typed");
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
+        server = new VigilServer(TestServers.cpu(repo)
                 .intraOpThreads(1).maxBatchSize(1 << 20).maxBodyBytes(6L * MIB).bodyBudgetMb(BUDGET / MIB)
                 .maxInflight(2).build());
         port = server.start();

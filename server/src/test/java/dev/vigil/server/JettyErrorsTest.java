@@ -28,8 +28,7 @@ class JettyErrorsTest {
     @BeforeAll
     static void start() throws IOException {
         TestModels.writeMlp(repo, "mlp");
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
-                .intraOpThreads(1).maxHeaderBytes(MAX_HEADER).build());
+        server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).maxHeaderBytes(MAX_HEADER).build());
         raw = new RawHttp(server.start());
     }
 

@@ -46,8 +46,7 @@ class ProbeServerTest {
     }
 
     private void start(int probeQueue) throws Exception {
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
-                .intraOpThreads(1).maxInflight(8).probeQueue(probeQueue).build());
+        server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).maxInflight(8).probeQueue(probeQueue).build());
         http = new Http(server.start());
     }
 

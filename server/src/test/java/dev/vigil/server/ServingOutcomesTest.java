@@ -68,8 +68,7 @@ class ServingOutcomesTest {
                 return Map.of();
             }
         };
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
-                .maxInflight(1).maxQueue(0).intraOpThreads(1).build(), holding);
+        server = new VigilServer(TestServers.cpu(repo).maxInflight(1).maxQueue(0).intraOpThreads(1).build(), holding);
         http = new Http(server.start());
     }
 
@@ -90,8 +89,7 @@ class ServingOutcomesTest {
     @Test
     void everyOutcomeOfEveryModelIsExposedFromTheStart() throws Exception {
         // a fresh server of its own: the shared one has counted requests by now
-        try (VigilServer fresh = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0)
-                .device(Device.parse("cpu")).intraOpThreads(1).build())) {
+        try (VigilServer fresh = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).build())) {
             String text = Http.text(new Http(fresh.start()).get("/metrics"));
             for (String model : new String[]{"mlp", "empty", "corrupt"}) {
                 for (String outcome : OUTCOMES) {

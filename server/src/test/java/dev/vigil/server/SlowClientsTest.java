@@ -45,7 +45,7 @@ class SlowClientsTest {
     @BeforeAll
     static void start() throws IOException {
         TestModels.writeMlp(repo, "mlp");
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
+        server = new VigilServer(TestServers.cpu(repo)
                 .intraOpThreads(1).bodyTimeoutMs(BODY_TIMEOUT_MS).idleTimeoutMs(IDLE_TIMEOUT_MS).build());
         port = server.start();
     }

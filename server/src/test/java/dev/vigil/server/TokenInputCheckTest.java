@@ -47,8 +47,7 @@ class TokenInputCheckTest {
         // as some exports name the axes: every one after the batch
         Path sloppy = Files.createDirectories(repo.resolve("emb-batch-named"));
         Files.write(sloppy.resolve("model.onnx"), embeddingModel("batch", "batch").toByteArray());
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
-                .maxSequenceLength(MAX_TOKENS).intraOpThreads(1).build());
+        server = new VigilServer(TestServers.cpu(repo).maxSequenceLength(MAX_TOKENS).intraOpThreads(1).build());
         http = new Http(server.start());
     }
 

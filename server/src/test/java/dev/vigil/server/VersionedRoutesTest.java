@@ -32,8 +32,7 @@ class VersionedRoutesTest {
         TestModels.writeMlp(repo, "mlp");
         Path corrupt = Files.createDirectories(repo.resolve("corrupt"));
         Files.write(corrupt.resolve("model.onnx"), "not ONNX".getBytes(StandardCharsets.UTF_8));
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
-                .intraOpThreads(1).build());
+        server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).build());
         http = new Http(server.start());
     }
 

@@ -47,7 +47,7 @@ class VigilServerHttpTest {
         Files.write(corrupt.resolve("model.onnx"), "this is not an ONNX model".getBytes(StandardCharsets.UTF_8));
         Path badConfig = TestModels.writeMlp(repo, "badconfig");
         Files.writeString(badConfig.resolve("config.json"), "{\"max_batch_size\": ");
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
+        server = new VigilServer(TestServers.cpu(repo)
                 .maxBatchSize(MAX_BATCH).maxBodyBytes(MAX_BODY).intraOpThreads(1).build());
         http = new Http(server.start());
     }

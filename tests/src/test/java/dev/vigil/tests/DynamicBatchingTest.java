@@ -3,9 +3,8 @@ package dev.vigil.tests;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vigil.server.Device;
 import dev.vigil.server.Http;
-import dev.vigil.server.ServerOptions;
+import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -52,8 +51,7 @@ class DynamicBatchingTest {
         assertTrue(Files.isRegularFile(minilm.resolve("model.onnx")), "the server build unpacks MiniLM");
         writeModel("plain", minilm, "");
         writeModel("batched", minilm, ",\"dynamic_batching\":{\"max_queue_delay_us\":" + DELAY_US + "}");
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
-                .maxInflight(4).build());
+        server = new VigilServer(TestServers.cpu(repo).maxInflight(4).build());
         http = new Http(server.start());
     }
 
@@ -277,8 +275,7 @@ class DynamicBatchingTest {
                     + (name.equals("batched") ? ",\"dynamic_batching\":{\"max_queue_delay_us\":" + DELAY_US + "}" : "")
                     + "}");
         }
-        VigilServer s = new VigilServer(ServerOptions.builder().modelsDir(dir).port(0).device(Device.parse("cpu"))
-                .build());
+        VigilServer s = new VigilServer(TestServers.cpu(dir).build());
         s.start();
         return s;
     }

@@ -5,8 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vigil.server.Device;
-import dev.vigil.server.ServerOptions;
+import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -98,7 +97,7 @@ class MalformedRequestFuzzTest {
             Files.writeString(dir.resolve("config.json"), "{\"max_batch_size\": 32, \"probe\": {\"enabled\": false}}");
         }
         long t0 = System.nanoTime();
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
+        server = new VigilServer(TestServers.cpu(repo)
                 .maxBodyBytes(MAX_BODY).maxSequenceLength(MAX_TOKENS).maxInflight(4).maxQueue(64)
                 .intraOpThreads(1).build());
         port = server.start();

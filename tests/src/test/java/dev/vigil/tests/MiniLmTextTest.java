@@ -5,8 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
-import dev.vigil.server.Device;
-import dev.vigil.server.ServerOptions;
+import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,8 +67,7 @@ class MiniLmTextTest {
     static void start() throws Exception {
         assertTrue(Files.isRegularFile(MODELS.resolve(MODEL).resolve("model.onnx")),
                 "the MiniLM model is unpacked by the server build: run mvn -pl server install first");
-        server = new VigilServer(ServerOptions.builder().modelsDir(MODELS).port(0).device(Device.parse("cpu"))
-                .build());
+        server = new VigilServer(TestServers.cpu(MODELS).build());
         http = new Http(server.start());
         reference = new AllMiniLmL6V2EmbeddingModel();
     }

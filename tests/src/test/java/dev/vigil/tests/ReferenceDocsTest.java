@@ -2,10 +2,9 @@ package dev.vigil.tests;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import dev.vigil.server.Device;
 import dev.vigil.server.Http;
 import dev.vigil.server.Main;
-import dev.vigil.server.ServerOptions;
+import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -59,8 +58,7 @@ class ReferenceDocsTest {
         for (String model : List.of("all-minilm-l6-v2", "planted-outliers", "prenorm-256")) {
             Files.createSymbolicLink(repo.resolve(model), MiniLmTextTest.MODELS.resolve(model).toAbsolutePath());
         }
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
-                .intraOpThreads(1).build());
+        server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).build());
         http = new Http(server.start());
         assertEquals(200, http.postJson("/v2/models/all-minilm-l6-v2/infer", "{\"inputs\":[{\"name\":\"text\","
                 + "\"datatype\":\"BYTES\",\"shape\":[2],\"data\":[\"Vigil watches models.\",\"Hello\"]}]}").statusCode());

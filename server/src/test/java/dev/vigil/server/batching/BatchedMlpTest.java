@@ -1,10 +1,9 @@
 package dev.vigil.server.batching;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.vigil.server.Device;
 import dev.vigil.server.Http;
-import dev.vigil.server.ServerOptions;
 import dev.vigil.server.TestModelsAccess;
+import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -53,8 +52,7 @@ class BatchedMlpTest {
             Files.copy(source.resolve("model.onnx"), dir.resolve("model.onnx"));
             Files.writeString(dir.resolve("config.json"), m[1]);
         }
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
-                .intraOpThreads(1).build());
+        server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).build());
         http = new Http(server.start());
     }
 

@@ -13,9 +13,8 @@ import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.probes.ProbeSite;
 import dev.vigil.probes.SiteDiscovery;
-import dev.vigil.server.Device;
 import dev.vigil.server.Http;
-import dev.vigil.server.ServerOptions;
+import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
@@ -59,8 +58,7 @@ class QuantizedExportTest {
         copy(PLANTED, PLANTED, "{\"max_batch_size\": 8, \"probe\": {\"window_tokens\": 128}}");
         copy(PLANTED, PLANTED_TRT, "{\"max_batch_size\": 8, \"probe\": {\"window_tokens\": 64}}");
         copy(PRENORM, PRENORM, "{\"max_batch_size\": 8, \"probe\": {\"window_tokens\": 1024}}");
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu"))
-                .intraOpThreads(1).build());
+        server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).build());
         http = new Http(server.start());
     }
 

@@ -3,8 +3,7 @@ package dev.vigil.tests.health;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.vigil.server.Device;
-import dev.vigil.server.ServerOptions;
+import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import org.jsoup.Jsoup;
 import org.jsoup.nodes.Document;
@@ -89,7 +88,7 @@ class HealthPageTest {
         model("prenorm-idle", MODELS.resolve("prenorm-256"), "{\"probe\": {\"window_tokens\": 512}}");
         model("unprobed", MODELS.resolve("prenorm-256"), "{\"probe\": {\"enabled\": false}}");
         model("planted", MODELS.resolve("planted-outliers"), "{\"probe\": {\"window_tokens\": 32}}");
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu")).build());
+        server = new VigilServer(TestServers.cpu(repo).build());
         base = "http://127.0.0.1:" + server.start();
         for (String s : SENTENCES) {
             infer("minilm", "{\"inputs\":[{\"name\":\"text\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\""

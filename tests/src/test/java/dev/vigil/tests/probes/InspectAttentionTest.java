@@ -7,9 +7,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.probes.GraphTaps;
-import dev.vigil.server.Device;
 import dev.vigil.server.Http;
-import dev.vigil.server.ServerOptions;
+import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -57,7 +56,7 @@ class InspectAttentionTest {
         link("unprobed", MODELS.resolve("prenorm-256"), "{\"probe\": {\"enabled\": false}}");
         link("no-attention", MODELS.resolve("prenorm-256"),
                 "{\"probe\": {\"exclude\": [\"layer0.attention.probs\", \"layer1.attention.probs\"]}}");
-        server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0).device(Device.parse("cpu")).build());
+        server = new VigilServer(TestServers.cpu(repo).build());
         http = new Http(server.start());
     }
 

@@ -2,8 +2,7 @@ package dev.vigil.tests.probes;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.server.Device;
-import dev.vigil.server.ServerOptions;
+import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,8 +58,7 @@ class MiniLmProbeTest {
         Files.createSymbolicLink(dir.resolve("model.onnx"), MODEL.resolve("model.onnx").toAbsolutePath());
         Files.createSymbolicLink(dir.resolve("tokenizer.json"), MODEL.resolve("tokenizer.json").toAbsolutePath());
         Files.writeString(dir.resolve("config.json"), "{\"probe\": {\"window_tokens\": 64}}");
-        try (VigilServer server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0)
-                .device(Device.parse("cpu")).build())) {
+        try (VigilServer server = new VigilServer(TestServers.cpu(repo).build())) {
             HttpClient client = HttpClient.newHttpClient();
             String base = "http://127.0.0.1:" + server.start();
             for (String s : SENTENCES) {
