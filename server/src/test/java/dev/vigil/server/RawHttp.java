@@ -58,18 +58,26 @@ public final class RawHttp {
         return exchange(request.getBytes(StandardCharsets.ISO_8859_1), false);
     }
 
-    /** Reads one reply off a stream; status -1 when the server closed the connection without one. */
+    /**
+     * Reads one reply off a stream; status -1 when the server closed the connection without one, an
+     * {@link IOException} when what came is no HTTP status line.
+     */
     public static Reply read(InputStream in) throws IOException {
         String statusLine = line(in);
         if (statusLine == null) {
             return new Reply(-1, Map.of(), new byte[0], 0);
         }
         String[] parts = statusLine.split(" ", 3);
+        if (parts.length < 2 || !parts[1].matches("\\d{3}")) {
+            throw new IOException("not an HTTP reply: " + statusLine);
+        }
         int status = Integer.parseInt(parts[1]);
         Map<String, String> headers = new LinkedHashMap<>();
         for (String h = line(in); h != null && !h.isEmpty(); h = line(in)) {
             int colon = h.indexOf(':');
-            headers.put(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
+            if (colon > 0) {
+                headers.put(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
+            }
         }
         String length = headers.get("content-length");
         byte[] body;

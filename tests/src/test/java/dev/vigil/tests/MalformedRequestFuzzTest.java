@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.vigil.server.RawHttp;
 import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import org.junit.jupiter.api.AfterAll;
@@ -822,56 +823,17 @@ class MalformedRequestFuzzTest {
             } catch (IOException e) {
                 // the server may answer and close before reading everything (a header too large): read the reply
             }
-            return readReply(socket.getInputStream());
+            RawHttp.Reply r = RawHttp.read(socket.getInputStream());
+            if (r.status() < 0) {
+                return new Reply(-1, new byte[0], "", "connection closed without a reply");
+            }
+            String contentType = r.header("Content-Type");
+            return new Reply(r.status(), r.body(), contentType == null ? "" : contentType, null);
         } catch (java.net.SocketTimeoutException e) {
             return new Reply(-1, new byte[0], "", "no reply within " + REPLY_BOUND.toSeconds() + " s");
         } catch (IOException e) {
             return new Reply(-1, new byte[0], "", "connection failed: " + e.getMessage());
         }
-    }
-
-    private static Reply readReply(java.io.InputStream in) throws IOException {
-        String status = line(in);
-        if (status == null) {
-            return new Reply(-1, new byte[0], "", "connection closed without a reply");
-        }
-        String[] parts = status.split(" ", 3);
-        if (parts.length < 2 || !parts[1].matches("\\d{3}")) {
-            return new Reply(-1, new byte[0], "", "not an HTTP reply: " + status);
-        }
-        Map<String, String> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
-        for (String h = line(in); h != null && !h.isEmpty(); h = line(in)) {
-            int colon = h.indexOf(':');
-            if (colon > 0) {
-                headers.put(h.substring(0, colon).trim(), h.substring(colon + 1).trim());
-            }
-        }
-        byte[] body;
-        if (headers.containsKey("Content-Length")) {
-            body = in.readNBytes(Integer.parseInt(headers.get("Content-Length")));
-        } else if ("chunked".equalsIgnoreCase(headers.get("Transfer-Encoding"))) {
-            ByteArrayOutputStream b = new ByteArrayOutputStream();
-            for (int n = Integer.parseInt(line(in).trim(), 16); n > 0; n = Integer.parseInt(line(in).trim(), 16)) {
-                b.write(in.readNBytes(n));
-                line(in);
-            }
-            body = b.toByteArray();
-        } else {
-            body = in.readAllBytes();
-        }
-        return new Reply(Integer.parseInt(parts[1]), body, headers.getOrDefault("Content-Type", ""), null);
-    }
-
-    private static String line(java.io.InputStream in) throws IOException {
-        StringBuilder b = new StringBuilder();
-        for (int c = in.read(); c >= 0; c = in.read()) {
-            if (c == '\n') {
-                int n = b.length();
-                return n > 0 && b.charAt(n - 1) == '\r' ? b.substring(0, n - 1) : b.toString();
-            }
-            b.append((char) c);
-        }
-        return b.length() == 0 ? null : b.toString();
     }
 
     @Test
