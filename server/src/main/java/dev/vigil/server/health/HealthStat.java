@@ -109,13 +109,7 @@ enum HealthStat {
         @Override
         HealthLevel level(SiteSnapshot s, ProbeSettings settings) {
             double v = of(s);
-            if (Double.isNaN(v)) {
-                return HealthLevel.NONE;
-            }
-            if (s.site().kind() != SiteKind.MATMUL_INPUT) {
-                return HealthLevel.INFO;
-            }
-            return v < SQNR_ALARM_DB ? HealthLevel.ALARM : HealthLevel.OK;
+            return onMatmulInput(s, v, v < SQNR_ALARM_DB);
         }
     },
     /** {@code vigil_quant_outlier_channels}. */
@@ -130,13 +124,7 @@ enum HealthStat {
         @Override
         HealthLevel level(SiteSnapshot s, ProbeSettings settings) {
             double v = of(s);
-            if (Double.isNaN(v)) {
-                return HealthLevel.NONE;
-            }
-            if (s.site().kind() != SiteKind.MATMUL_INPUT) {
-                return HealthLevel.INFO;
-            }
-            return v > 0 ? HealthLevel.ALARM : HealthLevel.OK;
+            return onMatmulInput(s, v, v > 0);
         }
     };
 
@@ -192,6 +180,20 @@ enum HealthStat {
     }
 
     /** The quantization ranges, or null before the window has a value ({@code /metrics} then has none either). */
+    /**
+     * The level of an int8 statistic, judged only where static int8 quantizes (a {@code matmul_input} site):
+     * elsewhere it is information.
+     */
+    private static HealthLevel onMatmulInput(SiteSnapshot s, double v, boolean alarming) {
+        if (Double.isNaN(v)) {
+            return HealthLevel.NONE;
+        }
+        if (s.site().kind() != SiteKind.MATMUL_INPUT) {
+            return HealthLevel.INFO;
+        }
+        return alarming ? HealthLevel.ALARM : HealthLevel.OK;
+    }
+
     private static QuantSnapshot quant(SiteSnapshot s) {
         QuantSnapshot q = s.quant();
         return q == null || q.count() == 0 ? null : q;
