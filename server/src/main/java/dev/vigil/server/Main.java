@@ -1,5 +1,6 @@
 package dev.vigil.server;
 
+import dev.vigil.server.serving.Device;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -5,6 +5,14 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamWriteFeature;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 
+import dev.vigil.server.protocol.Datatype;
+
+import dev.vigil.server.protocol.InferResponse;
+
+import dev.vigil.server.protocol.InferResponseWriter;
+
+import dev.vigil.server.protocol.OutputTensor;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;

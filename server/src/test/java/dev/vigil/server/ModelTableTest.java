@@ -1,6 +1,9 @@
 package dev.vigil.server;
 
 import dev.vigil.server.probe.ProbeLayer;
+import dev.vigil.server.serving.Device;
+import dev.vigil.server.serving.ModelRepository;
+import dev.vigil.server.serving.SessionFactory;
 import dev.vigil.server.startup.ModelTable;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.Test;

@@ -4,6 +4,18 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.vigil.server.protocol.InferRequest;
+import dev.vigil.server.protocol.InferRequestParser;
+import dev.vigil.server.protocol.InferResponse;
+import dev.vigil.server.serving.Device;
+import dev.vigil.server.serving.InferenceService;
+import dev.vigil.server.serving.ModelConfig;
+import dev.vigil.server.serving.ModelSession;
+import dev.vigil.server.serving.RunObserver;
+import dev.vigil.server.serving.RunTaps;
+import dev.vigil.server.serving.ServedModel;
+import dev.vigil.server.serving.ServingMetrics;
+import dev.vigil.server.serving.SessionFactory;
 import org.junit.jupiter.api.Test;
 
 import java.nio.FloatBuffer;

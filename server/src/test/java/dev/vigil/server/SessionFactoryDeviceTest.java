@@ -4,6 +4,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
+import dev.vigil.server.serving.Device;
+import dev.vigil.server.serving.SessionFactory;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -49,7 +51,7 @@ class SessionFactoryDeviceTest {
         String[] effective = new String[1];
         String log = sessionLog(Device.parse("cuda:1"), effective);
         assertEquals("cpu", effective[0]);
-        assertTrue(log.contains("WARN dev.vigil.server.SessionFactory - CUDA execution provider unavailable for "
+        assertTrue(log.contains("WARN dev.vigil.server.serving.SessionFactory - CUDA execution provider unavailable for "
                 + "--device cuda:1: this is the CPU build of ONNX Runtime (the GPU build is the Maven profile "
                 + "-Pcuda); running on CPU"), log);
     }
@@ -60,7 +62,7 @@ class SessionFactoryDeviceTest {
         String[] effective = new String[1];
         String log = sessionLog(Device.parse(null), effective);
         assertEquals("cpu", effective[0]);
-        assertTrue(log.contains("INFO dev.vigil.server.SessionFactory - CUDA execution provider unavailable: "
+        assertTrue(log.contains("INFO dev.vigil.server.serving.SessionFactory - CUDA execution provider unavailable: "
                 + "this is the CPU build of ONNX Runtime"), log);
         assertFalse(log.contains("WARN"), log);
     }

@@ -1,5 +1,7 @@
 package dev.vigil.server;
 
+import dev.vigil.server.serving.Device;
+
 import java.nio.file.Path;
 
 /**

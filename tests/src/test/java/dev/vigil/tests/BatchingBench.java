@@ -1,9 +1,9 @@
 package dev.vigil.tests;
 
-import dev.vigil.server.Device;
 import dev.vigil.server.Http;
 import dev.vigil.server.ServerOptions;
 import dev.vigil.server.VigilServer;
+import dev.vigil.server.serving.Device;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

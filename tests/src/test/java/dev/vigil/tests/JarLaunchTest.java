@@ -57,7 +57,7 @@ class JarLaunchTest {
             assertTrue(port > 0, "no 'Vigil listening' line in:\n" + seen);
             // The start-up log is the device, the model table and the address: no library chatter, no warnings.
             String startup = seen.toString();
-            assertTrue(startup.contains("INFO dev.vigil.server.SessionFactory - Device: CPU (--device cpu)"), startup);
+            assertTrue(startup.contains("INFO dev.vigil.server.serving.SessionFactory - Device: CPU (--device cpu)"), startup);
             Matcher header = Pattern.compile("(\\d+) of \\1 model\\(s\\) ready on device cpu").matcher(startup);
             assertTrue(header.find(), startup);
             int models = Integer.parseInt(header.group(1));

@@ -4,10 +4,10 @@ import dev.vigil.server.Http;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import dev.vigil.server.Device;
 import dev.vigil.server.ServerOptions;
-import dev.vigil.server.SessionFactory;
 import dev.vigil.server.VigilServer;
+import dev.vigil.server.serving.Device;
+import dev.vigil.server.serving.SessionFactory;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -2,17 +2,17 @@ package dev.vigil.server.batching;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
-import dev.vigil.server.ApiException;
-import dev.vigil.server.Datatype;
-import dev.vigil.server.InferRequest;
-import dev.vigil.server.InferResponse;
-import dev.vigil.server.InferenceService;
-import dev.vigil.server.InputTensor;
-import dev.vigil.server.OutputTensor;
-import dev.vigil.server.PreparedRequest;
-import dev.vigil.server.ServedModel;
-import dev.vigil.server.TensorSpec;
+import dev.vigil.server.errors.ApiException;
 import dev.vigil.server.probe.ProbeLayer;
+import dev.vigil.server.protocol.Datatype;
+import dev.vigil.server.protocol.InferRequest;
+import dev.vigil.server.protocol.InferResponse;
+import dev.vigil.server.protocol.InputTensor;
+import dev.vigil.server.protocol.OutputTensor;
+import dev.vigil.server.protocol.TensorSpec;
+import dev.vigil.server.serving.InferenceService;
+import dev.vigil.server.serving.PreparedRequest;
+import dev.vigil.server.serving.ServedModel;
 
 import com.fasterxml.jackson.databind.node.MissingNode;
 

@@ -1,9 +1,9 @@
 package dev.vigil.server.batching;
 
-import dev.vigil.server.AdmissionControl;
-import dev.vigil.server.InferenceService;
-import dev.vigil.server.ModelRepository;
-import dev.vigil.server.ServedModel;
+import dev.vigil.server.serving.AdmissionControl;
+import dev.vigil.server.serving.InferenceService;
+import dev.vigil.server.serving.ModelRepository;
+import dev.vigil.server.serving.ServedModel;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.slf4j.Logger;

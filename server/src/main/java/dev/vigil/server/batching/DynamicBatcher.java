@@ -1,11 +1,11 @@
 package dev.vigil.server.batching;
 
-import dev.vigil.server.AdmissionControl;
-import dev.vigil.server.ApiException;
-import dev.vigil.server.InferResponse;
-import dev.vigil.server.InferenceService;
-import dev.vigil.server.PreparedRequest;
-import dev.vigil.server.ServedModel;
+import dev.vigil.server.errors.ApiException;
+import dev.vigil.server.protocol.InferResponse;
+import dev.vigil.server.serving.AdmissionControl;
+import dev.vigil.server.serving.InferenceService;
+import dev.vigil.server.serving.PreparedRequest;
+import dev.vigil.server.serving.ServedModel;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

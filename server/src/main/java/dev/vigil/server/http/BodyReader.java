@@ -1,6 +1,6 @@
 package dev.vigil.server.http;
 
-import dev.vigil.server.ApiException;
+import dev.vigil.server.errors.ApiException;
 import dev.vigil.server.memory.RequestMemory;
 import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletInputStream;

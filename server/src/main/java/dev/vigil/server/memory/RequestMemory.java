@@ -1,6 +1,6 @@
 package dev.vigil.server.memory;
 
-import dev.vigil.server.ApiException;
+import dev.vigil.server.errors.ApiException;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

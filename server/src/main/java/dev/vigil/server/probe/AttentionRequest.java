@@ -1,8 +1,8 @@
 package dev.vigil.server.probe;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.vigil.server.ApiException;
-import dev.vigil.server.InferRequest;
+import dev.vigil.server.errors.ApiException;
+import dev.vigil.server.protocol.InferRequest;
 
 /**
  * The request parameter {@code "inspect_attention": {"layer": L, "head": H}} (SPEC §2): which attention site and head

@@ -2,7 +2,7 @@ package dev.vigil.server.probe;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
-import dev.vigil.server.RunTaps;
+import dev.vigil.server.serving.RunTaps;
 
 import java.util.Map;
 import java.util.Set;

@@ -7,7 +7,7 @@ import dev.vigil.probes.QdqExport;
 import dev.vigil.probes.SiteKind;
 import dev.vigil.probes.stats.ProbeSnapshot;
 import dev.vigil.probes.stats.WindowInfo;
-import dev.vigil.server.ApiException;
+import dev.vigil.server.errors.ApiException;
 import dev.vigil.server.probe.ModelSnapshot;
 import dev.vigil.server.probe.ProbeLayer;
 import io.javalin.http.Context;

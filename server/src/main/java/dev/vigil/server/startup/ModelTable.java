@@ -1,6 +1,6 @@
 package dev.vigil.server.startup;
 
-import dev.vigil.server.ModelRepository;
+import dev.vigil.server.serving.ModelRepository;
 
 import java.util.ArrayList;
 import java.util.Collection;

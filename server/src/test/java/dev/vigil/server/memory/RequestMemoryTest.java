@@ -1,6 +1,6 @@
 package dev.vigil.server.memory;
 
-import dev.vigil.server.ApiException;
+import dev.vigil.server.errors.ApiException;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.BufferPoolMXBean;

@@ -10,17 +10,18 @@ import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.server.Device;
-import dev.vigil.server.InferRequest;
-import dev.vigil.server.InferRequestParser;
-import dev.vigil.server.InferResponse;
-import dev.vigil.server.InferenceService;
-import dev.vigil.server.ModelConfig;
-import dev.vigil.server.ModelPreparer;
-import dev.vigil.server.ModelSession;
-import dev.vigil.server.ServedModel;
-import dev.vigil.server.ServingMetrics;
-import dev.vigil.server.SessionFactory;
+import dev.vigil.server.protocol.InferRequest;
+import dev.vigil.server.protocol.InferRequestParser;
+import dev.vigil.server.protocol.InferResponse;
+import dev.vigil.server.serving.Device;
+import dev.vigil.server.serving.InferenceService;
+import dev.vigil.server.serving.ModelConfig;
+import dev.vigil.server.serving.ModelPreparer;
+import dev.vigil.server.serving.ModelSession;
+import dev.vigil.server.serving.RunObserver;
+import dev.vigil.server.serving.ServedModel;
+import dev.vigil.server.serving.ServingMetrics;
+import dev.vigil.server.serving.SessionFactory;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.Test;
 
@@ -65,7 +66,7 @@ class PinnedTapsTest {
                         Map.of());
                 ServedModel tapped = new ServedModel("m", config, tappedSession, 8, 512, null, Map.of());
                 InferenceService plainService = new InferenceService(factory.environment(), new ServingMetrics(),
-                        dev.vigil.server.RunObserver.NONE);
+                        RunObserver.NONE);
                 InferenceService tappedService = new InferenceService(factory.environment(), new ServingMetrics(),
                         layer);
                 ProbedModel probed = layer.probed("m");

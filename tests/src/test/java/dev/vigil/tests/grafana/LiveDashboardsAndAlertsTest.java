@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.vigil.server.Device;
 import dev.vigil.server.ServerOptions;
 import dev.vigil.server.VigilServer;
+import dev.vigil.server.serving.Device;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;

@@ -1,8 +1,8 @@
 package dev.vigil.tests.probes;
 
-import dev.vigil.server.Device;
 import dev.vigil.server.ServerOptions;
 import dev.vigil.server.VigilServer;
+import dev.vigil.server.serving.Device;
 
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
