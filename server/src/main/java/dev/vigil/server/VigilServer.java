@@ -34,6 +34,7 @@ import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
+import io.javalin.http.MethodNotAllowedResponse;
 import io.javalin.http.NotFoundResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -159,6 +160,7 @@ public final class VigilServer implements AutoCloseable {
             cfg.startupWatcherEnabled = false;
             cfg.http.maxRequestSize = options.maxBodyBytes();
             cfg.http.disableCompression();
+            cfg.http.prefer405over404 = true;
             jetty.apply(cfg);
         });
         routes(app);
@@ -251,6 +253,13 @@ public final class VigilServer implements AutoCloseable {
         });
         new HealthPage(probes).register(app);
         app.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.getMessage()));
+        app.exception(MethodNotAllowedResponse.class, (e, ctx) -> {
+            // Javalin's one detail lists the methods the path has ("GET, POST")
+            String allowed = String.join(", ", e.getDetails().values());
+            ctx.header("Allow", allowed);
+            error(ctx, 405, "method " + ctx.req().getMethod() + " is not allowed on " + ctx.path()
+                    + "; allowed: " + allowed);
+        });
         app.exception(NotFoundResponse.class, (e, ctx) ->
                 error(ctx, 404, "endpoint " + ctx.req().getMethod() + " " + ctx.path() + " not found"));
         app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));

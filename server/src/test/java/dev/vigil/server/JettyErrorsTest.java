@@ -123,10 +123,28 @@ class JettyErrorsTest {
     }
 
     @Test
-    void unknownRouteAndWrongMethod() throws IOException {
+    void unknownRouteIs404() throws IOException {
         assertJsonError(send("GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "/nowhere");
-        assertJsonError(send("DELETE /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "DELETE");
-        assertJsonError(send("BREW /v2 HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "BREW");
+        assertJsonError(send("DELETE /nowhere HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "DELETE", "/nowhere");
+        assertJsonError(send("POST /v2/models/mlp/nothing HTTP/1.1\r\nHost: t\r\n\r\n"), 404, "/nothing");
+    }
+
+    @Test
+    void wrongMethodOnAKnownRouteIs405WithAllow() throws IOException {
+        assertMethodNotAllowed("DELETE", "/v2/models/mlp/infer", "POST");
+        assertMethodNotAllowed("GET", "/v2/models/mlp/infer", "POST");
+        assertMethodNotAllowed("GET", "/v2/models/mlp/versions/1/infer", "POST");
+        assertMethodNotAllowed("DELETE", "/v2/health/live", "GET");
+        assertMethodNotAllowed("POST", "/v2/models/mlp", "GET");
+        assertMethodNotAllowed("PUT", "/metrics", "GET");
+        assertMethodNotAllowed("GET", "/v2/repository/index", "POST");
+        assertMethodNotAllowed("BREW", "/v2", "GET");
+    }
+
+    private void assertMethodNotAllowed(String method, String path, String allowed) throws IOException {
+        RawHttp.Reply r = send(method + " " + path + " HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+        assertEquals(allowed, r.header("allow"), method + " " + path + ": " + r.text());
+        assertJsonError(r, 405, method, path, "allowed: " + allowed);
     }
 
     @Test
