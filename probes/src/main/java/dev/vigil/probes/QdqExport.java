@@ -9,6 +9,8 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;
@@ -35,6 +37,8 @@ public final class QdqExport {
     /** Per-axis DequantizeLinear (the per-channel weights) needs opset 13. */
     static final int MIN_OPSET = 13;
     private static final String SUFFIX = "_vigil";
+    /** The suffix of a switchable model's per-site graph input (see {@link #switchable}). */
+    public static final String SWITCH_SUFFIX = SUFFIX + "_quantize";
 
     /**
      * The exported model and what it quantized.
@@ -80,11 +84,30 @@ public final class QdqExport {
             throw new IllegalArgumentException("static int8 export needs opset >= " + MIN_OPSET
                     + " (per-channel DequantizeLinear); the model has opset " + opset);
         }
-        return new QdqExport(model.getGraph()).build(model, clip, keepFp32, metadata);
+        return new QdqExport(model.getGraph()).build(model, clip, keepFp32, metadata, false);
+    }
+
+    /**
+     * The same quantization as {@link #export} with nothing kept float, but each quantized site chosen per run: a
+     * scalar BOOL graph input {@code <site tensor>}{@value #SWITCH_SUFFIX} per site in
+     * {@link Result#quantizedSites()} selects (with {@code Where}) the site's dequantized activation and its MatMuls'
+     * dequantized weights when true, the float tensor and float weights when false. One session of it runs the
+     * float model (every switch false), the int8 model of {@link #export} (every switch true, up to float rounding:
+     * no integer kernel is fused here) or any site set in between, without a new session per set.
+     *
+     * @throws IllegalArgumentException when the model's default-domain opset is below 13
+     */
+    public static Result switchable(ModelProto model, Map<String, Double> clip) {
+        long opset = defaultOpset(model);
+        if (opset < MIN_OPSET) {
+            throw new IllegalArgumentException("static int8 export needs opset >= " + MIN_OPSET
+                    + " (per-channel DequantizeLinear); the model has opset " + opset);
+        }
+        return new QdqExport(model.getGraph()).build(model, clip, Set.of(), Map.of(), true);
     }
 
     private Result build(ModelProto model, Map<String, Double> clip, Set<String> keepFp32,
-                         Map<String, String> metadata) {
+                         Map<String, String> metadata, boolean switchable) {
         List<ProbeSite> sites = SiteDiscovery.discover(model).stream()
                 .filter(s -> s.kind() == SiteKind.MATMUL_INPUT).toList();
         Set<String> siteNames = new LinkedHashSet<>();
@@ -104,6 +127,7 @@ public final class QdqExport {
         Set<String> weights = new LinkedHashSet<>();
         List<String> quantized = new ArrayList<>();
         List<String> kept = new ArrayList<>();
+        List<ValueInfoProto> switches = new ArrayList<>();
         for (ProbeSite site : sites) {
             String x = site.tensor();
             Double c = clip.get(x);
@@ -126,8 +150,16 @@ public final class QdqExport {
             List<NodeProto> pair = before.computeIfAbsent(first, k -> new ArrayList<>());
             pair.add(node("QuantizeLinear", x + SUFFIX + "_QuantizeLinear", List.of(x, scale, zero), q, -1));
             pair.add(node("DequantizeLinear", x + SUFFIX + "_DequantizeLinear", List.of(q, scale, zero), dq, -1));
+            String on = x + SWITCH_SUFFIX;
+            String activation = dq;
+            if (switchable) {
+                switches.add(boolScalarInput(on));
+                activation = x + SUFFIX + "_selected";
+                pair.add(node("Where", x + SUFFIX + "_Where", List.of(on, dq, x), activation, -1));
+            }
+            Map<String, String> selectedWeights = new HashMap<>();
             for (int[] use : consumers) {
-                rewire.computeIfAbsent(use[0], k -> new HashMap<>()).put(use[1], dq);
+                rewire.computeIfAbsent(use[0], k -> new HashMap<>()).put(use[1], activation);
                 int weightSlot = use[2];
                 NodeProto mm = g.node(use[0]);
                 String w = in(mm, weightSlot);
@@ -151,12 +183,24 @@ public final class QdqExport {
                     prefix.add(node("DequantizeLinear", base + "_DequantizeLinear",
                             List.of(base + "_int8", base + "_scale", base + "_zero_point"), wdq, axis));
                 }
+                if (switchable) {
+                    // one selection per site and weight: a weight tied across two sites follows each site's switch
+                    String dequantized = wdq;
+                    wdq = selectedWeights.computeIfAbsent(key, k -> {
+                        String selected = dequantized.replace("_dequantized", "") + "_for_" + x + "_selected";
+                        pair.add(node("Where", selected + "_Where", List.of(on, dequantized, w), selected, -1));
+                        return selected;
+                    });
+                }
                 rewire.get(use[0]).put(weightSlot, wdq);
             }
             quantized.add(x);
         }
         before.computeIfAbsent(0, k -> new ArrayList<>()).addAll(0, prefix);
         GraphProto graph = rebuild(model.getGraph(), before, rewire, added);
+        if (!switches.isEmpty()) {
+            graph = graph.toBuilder().addAllInput(switches).build();
+        }
         ModelProto.Builder out = model.toBuilder().setGraph(graph);
         Map<String, String> props = new LinkedHashMap<>();
         for (StringStringEntryProto e : model.getMetadataPropsList()) {
@@ -271,6 +315,12 @@ public final class QdqExport {
             b.clearInput().addAllInput(inputs);
         }
         return b.build();
+    }
+
+    private static ValueInfoProto boolScalarInput(String name) {
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.BOOL_VALUE)
+                        .setShape(TensorShapeProto.getDefaultInstance()))).build();
     }
 
     private static long defaultOpset(ModelProto model) {

@@ -8,6 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,7 +19,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The static int8 QDQ export on a two-layer MLP whose int8 arithmetic the test does by hand: ORT's run of the
- * exported model equals that fake-quantized reference, kept sites stay float, and discovery sees the float sites.
+ * exported model equals that fake-quantized reference, kept sites stay float, discovery sees the float sites, and
+ * the switchable model runs each site set as its reference.
  */
 class QdqExportTest {
     // y = Relu(x·W1)·W2, x [B,3], W1 [3,4], W2 [4,2]
@@ -77,6 +82,36 @@ class QdqExportTest {
         long q = r.model().getGraph().getNodeList().stream().map(NodeProto::getOpType)
                 .filter("QuantizeLinear"::equals).count();
         assertEquals(2, q, "one QuantizeLinear per site");
+    }
+
+    @Test
+    void switchableModelRunsEverySiteSetAsItsHandQuantizedReference() throws Exception {
+        QdqExport.Result r = QdqExport.switchable(mlp(), Map.of("x", C_X, "h", C_H));
+        assertEquals(List.of("x", "h"), r.quantizedSites());
+        // the float weights stay (the false branch reads them) beside their int8 copies
+        List<String> inits = r.model().getGraph().getInitializerList().stream().map(t -> t.getName()).toList();
+        assertTrue(inits.contains("W1") && inits.contains("W2") && inits.contains("W1_vigil_int8"), inits.toString());
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
+             OrtSession s = env.createSession(r.model().toByteArray(), opts);
+             OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(X), new long[] {3, 3});
+             OnnxTensor on = OnnxTensor.createTensor(env, true);
+             OnnxTensor off = OnnxTensor.createTensor(env, false)) {
+            for (boolean qx : new boolean[] {false, true}) {
+                for (boolean qh : new boolean[] {false, true}) {
+                    Map<String, OnnxTensor> feeds = Map.of("x", x, "x" + QdqExport.SWITCH_SUFFIX, qx ? on : off,
+                            "h" + QdqExport.SWITCH_SUFFIX, qh ? on : off);
+                    try (OrtSession.Result out = s.run(feeds)) {
+                        float[] y = new float[6];
+                        ((OnnxTensor) out.get(0)).getFloatBuffer().get(y);
+                        double[] ref = reference(qx, qh);
+                        for (int i = 0; i < y.length; i++) {
+                            assertEquals(ref[i], y[i], 1e-4, "x " + qx + ", h " + qh + ": y[" + i + "]");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     @Test
