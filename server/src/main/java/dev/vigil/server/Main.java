@@ -76,6 +76,18 @@ public final class Main implements Callable<Integer> {
             + "from them may take together; 503 beyond, 413 for one request over it (default: ${DEFAULT-VALUE})")
     long bodyBudgetMb = DEFAULTS.bodyBudgetMb();
 
+    @Option(names = "--quant-report-requests", description = "probed runs each model keeps recorded for "
+            + "GET /quantized/report's sweeps; 0 records none (default: ${DEFAULT-VALUE})")
+    int reportRequests = DEFAULTS.reportRequests();
+
+    @Option(names = "--quant-report-request-bytes", description = "a run whose inputs are larger is not recorded "
+            + "(default: ${DEFAULT-VALUE})")
+    long reportRequestBytes = DEFAULTS.reportRequestBytes();
+
+    @Option(names = "--quant-report-interval-s", description = "a model's report sweeps again for a newer window "
+            + "only this long after its last sweep (default: ${DEFAULT-VALUE})")
+    long reportIntervalS = DEFAULTS.reportIntervalS();
+
     public static void main(String[] args) {
         // Before any DJL class loads: DJL must never reach the network (telemetry, native downloads).
         System.setProperty("ai.djl.offline", "true");
@@ -91,7 +103,9 @@ public final class Main implements Callable<Integer> {
                     .maxBodyBytes(maxBodyBytes).maxBatchSize(maxBatchSize).maxSequenceLength(maxSequenceLength)
                     .maxInflight(maxInflight).maxQueue(maxQueue).intraOpThreads(intraOpThreads)
                     .probeQueue(probeQueue).probeBufferMb(probeBufferMb).maxHeaderBytes(maxHeaderBytes)
-                    .idleTimeoutMs(idleTimeoutMs).bodyTimeoutMs(bodyTimeoutMs).bodyBudgetMb(bodyBudgetMb).build();
+                    .idleTimeoutMs(idleTimeoutMs).bodyTimeoutMs(bodyTimeoutMs).bodyBudgetMb(bodyBudgetMb)
+                    .reportRequests(reportRequests).reportRequestBytes(reportRequestBytes)
+                    .reportIntervalS(reportIntervalS).build();
         } catch (IllegalArgumentException e) {
             System.err.println("vigil: " + e.getMessage());
             return 2;

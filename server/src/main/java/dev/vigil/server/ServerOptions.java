@@ -25,11 +25,17 @@ import java.nio.file.Path;
  * @param bodyTimeoutMs     a request body must arrive whole within this time of its headers (408 after)
  * @param bodyBudgetMb      MiB that the bodies of all requests in progress, and the tensors decoded from them, may
  *                          take together (503 beyond)
+ * @param reportRequests    probed runs each model keeps recorded for the quantization report's sweeps (0: none, and
+ *                          no report)
+ * @param reportRequestBytes the largest run's inputs that may be recorded
+ * @param reportIntervalS   a model's report sweeps its recorded runs again for a newer window only this many
+ *                          seconds after its last sweep
  */
 public record ServerOptions(Path modelsDir, String host, int port, Device device, long maxBodyBytes,
                             int maxBatchSize, int maxSequenceLength, int maxInflight, int maxQueue,
                             int intraOpThreads, int probeQueue, long probeBufferMb, int maxHeaderBytes,
-                            long idleTimeoutMs, long bodyTimeoutMs, long bodyBudgetMb) {
+                            long idleTimeoutMs, long bodyTimeoutMs, long bodyBudgetMb, int reportRequests,
+                            long reportRequestBytes, long reportIntervalS) {
 
     public ServerOptions {
         require(port >= 0 && port <= 65535, "port must be 0..65535");
@@ -45,6 +51,10 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         require(idleTimeoutMs > 0, "idle timeout must be positive");
         require(bodyTimeoutMs > 0, "body timeout must be positive");
         require(bodyBudgetMb > 0 && bodyBudgetMb <= 1L << 30, "body budget MiB must be 1..2^30");
+        require(reportRequests >= 0 && reportRequests <= 1024, "quant report requests must be 0..1024");
+        require(reportRequestBytes > 0 && reportRequestBytes <= 1L << 30, "quant report request bytes must be "
+                + "1..2^30");
+        require(reportIntervalS >= 0, "quant report interval must not be negative");
     }
 
     private static void require(boolean ok, String message) {
@@ -76,6 +86,9 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private long idleTimeoutMs = 30_000;
         private long bodyTimeoutMs = 60_000;
         private long bodyBudgetMb = 512;
+        private int reportRequests = 16;
+        private long reportRequestBytes = 1L << 20;
+        private long reportIntervalS = 600;
 
         public Builder modelsDir(Path v) { modelsDir = v; return this; }
         public Builder host(String v) { host = v; return this; }
@@ -93,11 +106,14 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         public Builder idleTimeoutMs(long v) { idleTimeoutMs = v; return this; }
         public Builder bodyTimeoutMs(long v) { bodyTimeoutMs = v; return this; }
         public Builder bodyBudgetMb(long v) { bodyBudgetMb = v; return this; }
+        public Builder reportRequests(int v) { reportRequests = v; return this; }
+        public Builder reportRequestBytes(long v) { reportRequestBytes = v; return this; }
+        public Builder reportIntervalS(long v) { reportIntervalS = v; return this; }
 
         public ServerOptions build() {
             return new ServerOptions(modelsDir, host, port, device, maxBodyBytes, maxBatchSize, maxSequenceLength,
                     maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb, maxHeaderBytes, idleTimeoutMs,
-                    bodyTimeoutMs, bodyBudgetMb);
+                    bodyTimeoutMs, bodyBudgetMb, reportRequests, reportRequestBytes, reportIntervalS);
         }
     }
 }

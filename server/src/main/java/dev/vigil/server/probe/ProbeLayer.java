@@ -51,9 +51,12 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     public static final String SUMMARY_FIELD = "probe_summary";
 
     private final Map<String, ProbedModel> models = new ConcurrentSkipListMap<>();
+    private final Map<String, RequestReservoir> reservoirs = new ConcurrentSkipListMap<>();
     private final ProbeWorker worker;
     private final int maxTapSets;
     private final TapMemoryBudget tapMemory;
+    private final int recordedRequests;
+    private final long recordedRequestBytes;
 
     /**
      * @param queueCapacity probed requests that may wait for the worker; beyond, requests are dropped (counted)
@@ -62,6 +65,17 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
      * @param registry      where the probe metrics are registered
      */
     public ProbeLayer(int queueCapacity, int maxInflight, long tapBufferBytes, PrometheusRegistry registry) {
+        this(queueCapacity, maxInflight, tapBufferBytes, 0, 1, registry);
+    }
+
+    /**
+     * @param recordedRequests     probed runs each model keeps recorded ({@link RequestReservoir}); 0 for none
+     * @param recordedRequestBytes the largest run's inputs that may be recorded
+     */
+    public ProbeLayer(int queueCapacity, int maxInflight, long tapBufferBytes, int recordedRequests,
+                      long recordedRequestBytes, PrometheusRegistry registry) {
+        this.recordedRequests = recordedRequests;
+        this.recordedRequestBytes = recordedRequestBytes;
         Histogram duration = Histogram.builder().name("vigil_probe_duration_seconds")
                 .help("Time the probe worker spends adding one probed request to the statistics")
                 .labelNames("model").classicOnly().register(registry);
@@ -95,6 +109,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         List<ProbeSite> discovered = SiteDiscovery.discover(proto);
         ProbedModel probed = new ProbedModel(name, settings, discovered, SiteNames.of(proto, discovered), maxTapSets,
                 tapMemory, graphIo);
+        reservoirs.put(name, new RequestReservoir(recordedRequests, recordedRequestBytes));
         ProbedModel replaced = models.put(name, probed);
         if (replaced != null) {
             replaced.buffers().close();
@@ -123,6 +138,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
 
     /** Drops the state of models that did not finish loading (they are not served). */
     public void retainOnly(Set<String> served) {
+        reservoirs.keySet().retainAll(served);
         models.values().removeIf(m -> {
             if (served.contains(m.name())) {
                 return false;
@@ -196,6 +212,10 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             Runnable release = probeTaps.handOver();
             if (!worker.submit(probed, batch, release)) {
                 release.run();
+            }
+            RequestReservoir reservoir = reservoirs.get(model.name());
+            if (reservoir != null) {
+                reservoir.offer(feeds);
             }
             return extras;
         } catch (ApiException e) {
@@ -306,6 +326,11 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     public List<ProbeSite> discoveredSites(String model) {
         ProbedModel m = models.get(model);
         return m == null ? List.of() : m.discovered();
+    }
+
+    /** The recorded runs of a probed model; null for a model this layer does not probe. */
+    public RequestReservoir recorded(String model) {
+        return reservoirs.get(model);
     }
 
     /** The {@code /calibration} body of a served model; null for a model this layer lacks. */
