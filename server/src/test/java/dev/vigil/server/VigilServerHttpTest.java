@@ -318,6 +318,24 @@ class VigilServerHttpTest {
     }
 
     @Test
+    void aBatchOfZeroRowsIs400NamingTheInput() {
+        String infer = "/v2/models/mlp/infer";
+        assertError(http.postJson(infer, "{\"inputs\":[{\"name\":\"x\",\"shape\":[0,3],\"datatype\":\"FP32\","
+                + "\"data\":[]}]}"), 400, "input 'x'", "batch size 0");
+        byte[] header = ("{\"inputs\":[{\"name\":\"x\",\"shape\":[0,3],\"datatype\":\"FP32\","
+                + "\"parameters\":{\"binary_data_size\":0}}]}").getBytes(StandardCharsets.UTF_8);
+        assertError(http.post(infer, header, "Inference-Header-Content-Length", Integer.toString(header.length)),
+                400, "input 'x'", "batch size 0");
+        assertError(http.postJson("/v2/models/typed/infer", "{\"inputs\":["
+                + "{\"name\":\"a\",\"shape\":[1],\"datatype\":\"INT64\",\"data\":[1]},"
+                + "{\"name\":\"b\",\"shape\":[0],\"datatype\":\"INT32\",\"data\":[]},"
+                + "{\"name\":\"c\",\"shape\":[1],\"datatype\":\"BOOL\",\"data\":[true]},"
+                + "{\"name\":\"d\",\"shape\":[1],\"datatype\":\"FP16\",\"data\":[0.5]},"
+                + "{\"name\":\"s\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"a\"]}]}"),
+                400, "input 'b'", "batch size 0");
+    }
+
+    @Test
     void typedInputErrors() {
         String infer = "/v2/models/typed/infer";
         assertError(http.postJson(infer, "{\"inputs\":[{\"name\":\"a\",\"shape\":[1],\"datatype\":\"INT64\","

@@ -258,6 +258,10 @@ public final class InferenceService {
                         + " (-1: any size)");
             }
             if (shape.length > 0 && spec.dim(0) < 0) {
+                if (shape[0] == 0) {
+                    throw ApiException.badRequest("input '" + in.name() + "' has batch size 0 (shape "
+                            + Shapes.format(shape) + "); a request needs at least one row");
+                }
                 if (shape[0] > model.maxBatchSize()) {
                     throw ApiException.badRequest("input '" + in.name() + "' has batch size " + shape[0]
                             + ", more than max_batch_size " + model.maxBatchSize() + " of model '" + model.name()
