@@ -27,6 +27,7 @@ import dev.vigil.server.serving.ServingMetrics;
 import dev.vigil.server.serving.SessionFactory;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import dev.vigil.server.probe.ProbeLayer;
+import dev.vigil.server.quant.QuantReport;
 import dev.vigil.server.quant.QuantizedExport;
 import dev.vigil.server.startup.ModelTable;
 import io.javalin.Javalin;
@@ -87,6 +88,7 @@ public final class VigilServer implements AutoCloseable {
     private InferenceService inference;
     private Batchers batchers;
     private Javalin app;
+    private QuantReport report;
 
     /** A server whose probe layer observes every run (SPEC §3–§5). */
     public VigilServer(ServerOptions options) {
@@ -241,6 +243,9 @@ public final class VigilServer implements AutoCloseable {
         });
         modelRoute(app, HandlerType.GET, "/quantized",
                 ctx -> quantized.export(ctx, readyModel(ctx.pathParam("name")).name()));
+        report = new QuantReport(probes, repository::modelFile, options.reportIntervalS() * 1000);
+        modelRoute(app, HandlerType.GET, "/quantized/report",
+                ctx -> report.report(ctx, readyModel(ctx.pathParam("name")).name()));
         app.post("/v2/repository/index", ctx -> {
             RequestMemory memory = new RequestMemory(requestMemory);
             ctx.future(() -> bodies.read(ctx.req(), memory)
@@ -252,7 +257,7 @@ public final class VigilServer implements AutoCloseable {
             String type = metrics.write(ctx.header("Accept"), out);
             ctx.status(200).contentType(type).result(out.toByteArray());
         });
-        new HealthPage(probes).register(app);
+        new HealthPage(probes, report::latest).register(app);
         app.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.getMessage()));
         app.exception(MethodNotAllowedResponse.class, (e, ctx) -> {
             // Javalin's one detail lists the methods the path has ("GET, POST")
@@ -536,6 +541,10 @@ public final class VigilServer implements AutoCloseable {
             batchers = null;
         }
         deadlines.shutdownNow();
+        if (report != null) {
+            report.close();
+            report = null;
+        }
         probes.close();
         if (repository != null) {
             repository.close();

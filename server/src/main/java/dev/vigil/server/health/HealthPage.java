@@ -1,5 +1,6 @@
 package dev.vigil.server.health;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.vigil.server.probe.ProbeLayer;
 import io.javalin.Javalin;
@@ -9,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.util.function.Function;
 
 /**
  * The built-in health page: {@code GET /} (plain HTML, CSS and JavaScript served from the jar, no external
@@ -21,13 +23,19 @@ public final class HealthPage {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ProbeLayer probes;
+    private final Function<String, JsonNode> quantAdvice;
     private final byte[] html = resource("index.html");
     private final byte[] script = resource("health.js");
     private final byte[] style = resource("health.css");
 
-    /** A page over the statistics of this probe layer. */
-    public HealthPage(ProbeLayer probes) {
+    /**
+     * A page over the statistics of this probe layer.
+     *
+     * @param quantAdvice a model's last quantization advice ({@code /quantized/report}); null before the first
+     */
+    public HealthPage(ProbeLayer probes, Function<String, JsonNode> quantAdvice) {
         this.probes = probes;
+        this.quantAdvice = quantAdvice;
     }
 
     /** Adds the page's routes: {@code /}, {@code /vigil-ui/health.js}, {@code /vigil-ui/health.css} and the JSON. */
@@ -36,7 +44,7 @@ public final class HealthPage {
         app.get(RESOURCES + "health.js", ctx -> send(ctx, "text/javascript; charset=utf-8", script));
         app.get(RESOURCES + "health.css", ctx -> send(ctx, "text/css; charset=utf-8", style));
         app.get(API_PATH, ctx -> send(ctx, "application/json",
-                JSON.writeValueAsBytes(HealthView.of(probes.snapshots(), Instant.now()))));
+                JSON.writeValueAsBytes(HealthView.of(probes.snapshots(), quantAdvice, Instant.now()))));
     }
 
     private static void send(Context ctx, String type, byte[] body) {

@@ -16,11 +16,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * The body of {@code GET /api/health}: per probed model, the window its gauges cover, per site kind and layer the
  * {@link HealthStat}s with their {@link HealthLevel}s and the site's human name, the alarms and warnings found, and
- * the layer x head sink-score matrix; {@code ranking} orders the models by what needs attention (alarms, then
+ * the layer x head sink-score matrix, the last quantization advice ({@code quant_advice}, null before the first
+ * {@code /quantized/report}); {@code ranking} orders the models by what needs attention (alarms, then
  * warnings). It reads the same snapshot as {@code /metrics}. Undefined values (NaN) are null; infinite ones the
  * strings {@code "+Inf"} / {@code "-Inf"}, as the probe endpoints write them.
  */
@@ -30,8 +32,12 @@ final class HealthView {
     private HealthView() {
     }
 
-    /** The view of these models at {@code now}. */
-    static ObjectNode of(List<ModelSnapshot> models, Instant now) {
+    /**
+     * The view of these models at {@code now}.
+     *
+     * @param quantAdvice a model's last quantization advice; null before the first
+     */
+    static ObjectNode of(List<ModelSnapshot> models, Function<String, JsonNode> quantAdvice, Instant now) {
         ObjectNode root = F.objectNode();
         root.put("generated_at", now.toString());
         ArrayNode ranking = root.putArray("ranking");
@@ -39,6 +45,8 @@ final class HealthView {
         List<ObjectNode> ranked = new ArrayList<>();
         for (ModelSnapshot m : models) {
             ObjectNode n = model(m);
+            JsonNode advice = quantAdvice.apply(m.model());
+            n.set("quant_advice", advice == null ? F.nullNode() : advice);
             out.add(n);
             ranked.add(n);
         }

@@ -48,7 +48,7 @@ public final class QuantizedExport {
     public void export(Context ctx, String model) {
         Calibration calibration = calibration(ctx);
         Set<String> keep = keepFp32(ctx, model);
-        ProbeSnapshot snapshot = closedWindow(model);
+        ProbeSnapshot snapshot = closedWindow(probes, model);
         if (!running.tryAcquire()) {
             throw new ApiException(503, "another quantized export is running; retry when it is done");
         }
@@ -98,13 +98,13 @@ public final class QuantizedExport {
             throw new ApiException(400, "unknown calibration format '" + format + "'; use json or tensorrt");
         }
         Calibration calibration = calibration(ctx);
-        ProbeSnapshot snapshot = closedWindow(model);
+        ProbeSnapshot snapshot = closedWindow(probes, model);
         ctx.status(200).contentType("text/plain; charset=utf-8")
                 .header("X-Vigil-Window", Long.toString(snapshot.window().index()))
                 .result(TensorRtCalibrationCache.write(snapshot.quantByTensor(), calibration));
     }
 
-    private static Calibration calibration(Context ctx) {
+    static Calibration calibration(Context ctx) {
         try {
             return Calibration.parse(ctx.queryParam("calibration"), DEFAULT_CALIBRATION);
         } catch (IllegalArgumentException e) {
@@ -141,7 +141,7 @@ public final class QuantizedExport {
     }
 
     /** The model's probe snapshot once a window has closed; 409 before, or when the model is not probed. */
-    private ProbeSnapshot closedWindow(String model) {
+    static ProbeSnapshot closedWindow(ProbeLayer probes, String model) {
         ModelSnapshot m = probes.snapshot(model);
         if (m == null || m.snapshot().quantByTensor().isEmpty()) {
             throw new ApiException(409, "model '" + model + "' has no quantization ranges to calibrate with: its "
