@@ -32,6 +32,9 @@ import java.util.Set;
  * [−127, 127], scale {@code max|w|/127} per channel, a {@code DequantizeLinear} along the channel axis). Sites in
  * {@code keepFp32}, sites without a usable clip value and sites already quantized stay as they are, and so do their
  * MatMuls' weights. Every other node and tensor is unchanged; float weights that no node reads any more are dropped.
+ *
+ * <p>The activations' integer type is a choice of encoding, not of grid ({@link ActivationType}): int8 with zero
+ * point 0, or uint8 with zero point 128, both the values {@code k·scale} for integer {@code k} in [−128, 127].
  */
 public final class QdqExport {
     /** Per-axis DequantizeLinear (the per-channel weights) needs opset 13. */
@@ -57,6 +60,21 @@ public final class QdqExport {
         }
     }
 
+    /**
+     * How the activations' {@code QuantizeLinear}/{@code DequantizeLinear} pairs encode the same symmetric grid.
+     */
+    public enum ActivationType {
+        /** int8, zero point 0. */
+        INT8,
+        /**
+         * uint8, zero point 128: the int8 grid shifted by 128. ONNX Runtime's x86 CPU provider fuses such a pair
+         * with every weight MatMul that reads it into an integer kernel ({@code MatMulIntegerToFloat}); an int8
+         * pair shared by several MatMuls it leaves in float (it converts int8 activations to uint8 only where a
+         * {@code QuantizeLinear} feeds one {@code DequantizeLinear}, and first gives each MatMul its own one).
+         */
+        UINT8
+    }
+
     private final GraphIndex g;
     private final Map<String, TensorProto> initializers = new HashMap<>();
 
@@ -79,12 +97,21 @@ public final class QdqExport {
      */
     public static Result export(ModelProto model, Map<String, Double> clip, Set<String> keepFp32,
                                 Map<String, String> metadata) {
+        return export(model, clip, keepFp32, metadata, ActivationType.INT8);
+    }
+
+    /**
+     * Exports {@code model} as static int8 QDQ with the activations encoded as {@code activations}; otherwise as
+     * {@link #export(ModelProto, Map, Set, Map)}.
+     */
+    public static Result export(ModelProto model, Map<String, Double> clip, Set<String> keepFp32,
+                                Map<String, String> metadata, ActivationType activations) {
         long opset = defaultOpset(model);
         if (opset < MIN_OPSET) {
             throw new IllegalArgumentException("static int8 export needs opset >= " + MIN_OPSET
                     + " (per-channel DequantizeLinear); the model has opset " + opset);
         }
-        return new QdqExport(model.getGraph()).build(model, clip, keepFp32, metadata, false);
+        return new QdqExport(model.getGraph()).build(model, clip, keepFp32, metadata, activations, false);
     }
 
     /**
@@ -103,11 +130,11 @@ public final class QdqExport {
             throw new IllegalArgumentException("static int8 export needs opset >= " + MIN_OPSET
                     + " (per-channel DequantizeLinear); the model has opset " + opset);
         }
-        return new QdqExport(model.getGraph()).build(model, clip, Set.of(), Map.of(), true);
+        return new QdqExport(model.getGraph()).build(model, clip, Set.of(), Map.of(), ActivationType.INT8, true);
     }
 
     private Result build(ModelProto model, Map<String, Double> clip, Set<String> keepFp32,
-                         Map<String, String> metadata, boolean switchable) {
+                         Map<String, String> metadata, ActivationType activations, boolean switchable) {
         List<ProbeSite> sites = SiteDiscovery.discover(model).stream()
                 .filter(s -> s.kind() == SiteKind.MATMUL_INPUT).toList();
         Set<String> siteNames = new LinkedHashSet<>();
@@ -145,7 +172,8 @@ public final class QdqExport {
             String q = x + SUFFIX + "_quantized";
             String dq = x + SUFFIX + "_dequantized";
             added.add(floatScalar(scale, (float) (c / 127.0)));
-            added.add(int8Tensor(zero, new byte[1], new long[0]));
+            added.add(activations == ActivationType.UINT8 ? uint8Scalar(zero, 128) : int8Tensor(zero, new byte[1],
+                    new long[0]));
             int first = consumers.get(0)[0];
             List<NodeProto> pair = before.computeIfAbsent(first, k -> new ArrayList<>());
             pair.add(node("QuantizeLinear", x + SUFFIX + "_QuantizeLinear", List.of(x, scale, zero), q, -1));
@@ -358,6 +386,11 @@ public final class QdqExport {
     private static TensorProto floatScalar(String name, float value) {
         return TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
                 .addFloatData(value).build();
+    }
+
+    private static TensorProto uint8Scalar(String name, int value) {
+        return TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.UINT8_VALUE)
+                .setRawData(ByteString.copyFrom(new byte[] {(byte) value})).build();
     }
 
     private static TensorProto int8Tensor(String name, byte[] values, long[] dims) {

@@ -4,19 +4,26 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The static int8 export of the real all-MiniLM-L6-v2, calibrated here by tapping the float model (abs max per
  * matmul_input site): ONNX Runtime runs it, its token embeddings stay close to the float model's, and discovery
- * finds the float model's sites in it.
+ * finds the float model's sites in it. With uint8 activations, ONNX Runtime's CPU graph optimizer turns every
+ * quantized encoder MatMul into an integer kernel (read from the optimized model it saves).
  */
 class QdqExportMiniLmTest {
     @Test
@@ -85,5 +92,38 @@ class QdqExportMiniLmTest {
         // int8 changes the output (not a float copy), but stays close to it
         assertTrue(mean > 0.95 && mean < 1 - 1e-6, "mean token cosine " + mean);
         assertTrue(worst > 0.8, "worst token cosine " + worst);
+    }
+
+    @Test
+    void uint8ActivationsFuseEveryEncoderMatMulIntoAnIntegerKernel(@TempDir Path dir) throws Exception {
+        ModelProto model = OnnxModels.read(MiniLmSitesTest.MODEL);
+        Map<String, Double> clip = new HashMap<>();
+        // which kernels ORT picks depends on the graph's form, not on the ranges
+        SiteDiscovery.discover(model).stream().filter(s -> s.kind() == SiteKind.MATMUL_INPUT)
+                .forEach(s -> clip.put(s.tensor(), 8.0));
+        QdqExport.Result r = QdqExport.export(model, clip, Set.of(), Map.of(), QdqExport.ActivationType.UINT8);
+        Path optimized = dir.resolve("optimized.onnx");
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setOptimizedModelFilePath(optimized.toString());
+            env.createSession(r.model().toByteArray(), opts).close();
+        }
+        ModelProto m = OnnxModels.read(optimized);
+        Map<String, String> producer = new HashMap<>();
+        Map<String, Integer> ops = new TreeMap<>();
+        for (NodeProto n : m.getGraph().getNodeList()) {
+            n.getOutputList().forEach(o -> producer.put(o, n.getOpType()));
+            ops.merge(n.getOpType(), 1, Integer::sum);
+        }
+        // Q, K, V, attention output, FFN in and FFN out of each of the 6 layers
+        assertEquals(36, ops.getOrDefault("MatMulIntegerToFloat", 0), ops.toString());
+        for (NodeProto n : m.getGraph().getNodeList()) {
+            if (n.getOpType().contains("MatMul") && !n.getOpType().equals("MatMulIntegerToFloat")) {
+                for (String in : n.getInputList()) {
+                    assertTrue(!"DequantizeLinear".equals(producer.get(in)), n.getName() + " reads dequantized "
+                            + in + " in float");
+                }
+            }
+        }
     }
 }

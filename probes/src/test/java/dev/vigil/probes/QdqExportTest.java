@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
@@ -50,6 +51,31 @@ class QdqExportTest {
         // the float originals of quantized weights are gone; the int8 copies are there
         List<String> inits = r.model().getGraph().getInitializerList().stream().map(t -> t.getName()).toList();
         assertTrue(!inits.contains("W1") && !inits.contains("W2") && inits.contains("W1_vigil_int8"), inits.toString());
+    }
+
+    @Test
+    void uint8ActivationsRunAsTheSameInt8Grid() throws Exception {
+        QdqExport.Result r = QdqExport.export(mlp(), Map.of("x", C_X, "h", C_H), Set.of(), Map.of(),
+                QdqExport.ActivationType.UINT8);
+        float[] y = run(r.model());
+        double[] ref = reference(true, true);
+        for (int i = 0; i < y.length; i++) {
+            assertEquals(ref[i], y[i], 1e-4, "y[" + i + "]");
+        }
+        Map<String, TensorProto> inits = new java.util.HashMap<>();
+        r.model().getGraph().getInitializerList().forEach(t -> inits.put(t.getName(), t));
+        int pairs = 0;
+        for (NodeProto n : r.model().getGraph().getNodeList()) {
+            if (n.getOpType().equals("QuantizeLinear")) {
+                TensorProto zp = inits.get(n.getInput(2));
+                assertEquals(TensorProto.DataType.UINT8_VALUE, zp.getDataType(), n.getName());
+                assertEquals(128, zp.getRawData().byteAt(0) & 0xff, n.getName());
+                pairs++;
+            }
+        }
+        assertEquals(2, pairs, "one pair per site");
+        // the weights stay int8, zero point 0
+        assertEquals(TensorProto.DataType.INT8_VALUE, inits.get("W1_vigil_zero_point").getDataType());
     }
 
     @Test

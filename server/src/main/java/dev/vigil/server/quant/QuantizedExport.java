@@ -16,14 +16,15 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.function.Function;
 
 /**
- * {@code GET /v2/models/{name}/quantized?calibration=absmax|percentile&keep_fp32=T1,T2}: the served model as static
- * int8 QDQ ONNX, calibrated on the last closed window of its probes, and {@code GET .../calibration?format=tensorrt}:
+ * {@code GET /v2/models/{name}/quantized?calibration=absmax|percentile&keep_fp32=T1,T2&activations=int8|uint8}: the
+ * served model as static int8 QDQ ONNX, calibrated on the last closed window of its probes, and {@code GET .../calibration?format=tensorrt}:
  * the same window's ranges as a TensorRT calibration cache. One export runs at a time (it holds the model three
  * times over in memory); another is answered 503 at once.
  */
@@ -47,6 +48,7 @@ public final class QuantizedExport {
     /** Answers {@code /quantized} for the ready model {@code model}. */
     public void export(Context ctx, String model) {
         Calibration calibration = calibration(ctx);
+        QdqExport.ActivationType activations = activations(ctx);
         Set<String> keep = keepFp32(ctx, model);
         ProbeSnapshot snapshot = closedWindow(probes, model);
         if (!running.tryAcquire()) {
@@ -70,9 +72,10 @@ public final class QuantizedExport {
             meta.put("vigil.window_tokens", Long.toString(w.tokens()));
             meta.put("vigil.window_requests", Long.toString(w.requests()));
             meta.put("vigil.keep_fp32", String.join(",", keep));
+            meta.put("vigil.activations", activations.name().toLowerCase(Locale.ROOT));
             QdqExport.Result result;
             try {
-                result = QdqExport.export(source, clip, keep, meta);
+                result = QdqExport.export(source, clip, keep, meta, activations);
             } catch (IllegalArgumentException e) {
                 throw new ApiException(409, "model '" + model + "' cannot be exported as static int8: "
                         + e.getMessage());
@@ -110,6 +113,18 @@ public final class QuantizedExport {
         } catch (IllegalArgumentException e) {
             throw new ApiException(400, e.getMessage());
         }
+    }
+
+    /** The {@code activations} parameter: {@code int8} (the default) or {@code uint8}; 400 for anything else. */
+    private static QdqExport.ActivationType activations(Context ctx) {
+        String a = ctx.queryParam("activations");
+        if (a == null || a.equals("int8")) {
+            return QdqExport.ActivationType.INT8;
+        }
+        if (a.equals("uint8")) {
+            return QdqExport.ActivationType.UINT8;
+        }
+        throw new ApiException(400, "unknown activations '" + a + "'; use int8 or uint8");
     }
 
     /** The keep_fp32 names, each a matmul_input site of the model; 400 naming the first that is not. */

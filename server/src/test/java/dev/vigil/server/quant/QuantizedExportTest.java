@@ -83,6 +83,7 @@ class QuantizedExportTest {
         assertError(http.get(base + "/quantized?keep_fp32=x,nope"), 400, "unknown tensor 'nope'");
         assertError(http.get(base + "/quantized?keep_fp32=mask_out"), 400, "unknown tensor 'mask_out'");
         assertError(http.get(base + "/calibration?format=onnx"), 400, "unknown calibration format 'onnx'");
+        assertError(http.get(base + "/quantized?activations=int4"), 400, "unknown activations 'int4'");
         assertError(http.get("/v2/models/nope/quantized"), 404, "unknown model 'nope'");
 
         Random rnd = new Random(7);
@@ -139,6 +140,22 @@ class QuantizedExportTest {
         assertTrue(routerKept > routerAll + 0.1, routerKept + " vs " + routerAll);
         assertTrue(routerKept > 0.99, "router with x float: " + routerKept);
         assertTrue(logitsAll > 0.95, "logits: " + logitsAll);
+
+        // uint8 activations (zero point 128) are the same grid: the same outputs up to float rounding
+        HttpResponse<byte[]> u8 = http.get(base + "/quantized?calibration=absmax&activations=uint8");
+        assertEquals(200, u8.statusCode(), Http.text(u8));
+        ModelProto qu = ModelProto.parseFrom(u8.body());
+        assertTrue(qu.getMetadataPropsList().stream().anyMatch(e -> e.getKey().equals("vigil.activations")
+                && e.getValue().equals("uint8")), qu.getMetadataPropsList().toString());
+        assertEquals("int8", meta.get("vigil.activations"));
+        Map<String, float[]> qu8 = runPlanted(u8.body(), eval);
+        for (String out : List.of("router", "logits")) {
+            float[] a = qa.get(out);
+            float[] b = qu8.get(out);
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(a[i], b[i], 1e-4 * (1 + Math.abs(a[i])), out + "[" + i + "]");
+            }
+        }
     }
 
     @Test
