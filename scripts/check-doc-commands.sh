@@ -3,6 +3,9 @@
 # README.md and docs/*.md, against a Vigil started here on the bundled models (on a free port, substituted
 # for the documented 8080). Needs the built jar (./run.sh, ./test.sh or mvn package) and curl, python3.
 # Prints one line per block and "N passed, N failed"; exits non-zero when a block fails.
+# A block fails on a non-zero exit status, and so on an HTTP error: curl runs with --fail-with-body (by itself it
+# exits 0 on a 4xx) unless the command prints the status itself (-w '...%{http_code}...'), as the blocks that show
+# an error reply do.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true
@@ -22,6 +25,32 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 [ -n "$port" ] || { echo "check-doc-commands: no listening line after 120 s" >&2; exit 1; }
+
+# curl that fails on an HTTP error status unless its command shows the status or already asks to fail.
+export REAL_CURL
+REAL_CURL=$(command -v curl) || { echo "check-doc-commands: curl is missing" >&2; exit 2; }
+mkdir -p "$work/bin"
+cat > "$work/bin/curl" <<'EOF'
+#!/usr/bin/env bash
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  a=${args[$i]}
+  case "$a" in
+    --fail|--fail-with-body) exec "$REAL_CURL" "$@" ;;
+    -w|--write-out) [[ "${args[$((i + 1))]:-}" == *http_code* ]] && exec "$REAL_CURL" "$@" ;;
+    -w*) [[ "$a" == *http_code* ]] && exec "$REAL_CURL" "$@" ;;
+    --*) ;;
+    -*f*) exec "$REAL_CURL" "$@" ;;
+  esac
+done
+exec "$REAL_CURL" --fail-with-body "$@"
+EOF
+chmod +x "$work/bin/curl"
+export PATH="$work/bin:$PATH"
+if curl -s -o /dev/null "http://127.0.0.1:$port/v2/models/no-such-model"; then
+  echo "check-doc-commands: curl does not fail on an HTTP 404 here (--fail-with-body needs curl 7.76 or later)" >&2
+  exit 2
+fi
 
 # Extract the blocks: file, first line number, text.
 python3 - "$work" README.md docs/*.md <<'EOF'
@@ -55,7 +84,7 @@ for block in "$work"/block-*.sh; do
   else
     failed=$((failed + 1))
     echo "FAILED  $where"
-    sed 's/^/        /' "$work/out.txt" | tail -n 20
+    tail -n 20 "$work/out.txt" | awk '{print "        " $0}'
   fi
 done
 echo "docs: $passed passed, $failed failed"
