@@ -148,4 +148,10 @@ final class AbsHistogram {
         }
         return periods * s * s * s / 12.0 + partial + clipped;
     }
+
+    /** Adds {@code n} values to bucket {@code b}. */
+    void add(int b, long n) {
+        counts[b] += n;
+        total += n;
+    }
 }

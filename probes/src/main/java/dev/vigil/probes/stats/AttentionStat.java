@@ -272,4 +272,94 @@ final class AttentionStat {
         Arrays.fill(keyQueries, 0L);
         queries = 0;
     }
+
+    /**
+     * Adds one request reduced in the graph: per (sequence, head, query) the probability at the first unmasked key,
+     * {@code Σ p ln p} over unmasked keys and 1 + the last unmasked key with {@code p != 0} (a causal row when it is
+     * not after the query's position); per (sequence, head, key) Σ p over unmasked queries. The same masking, key
+     * compaction and counters as {@link #observe}.
+     */
+    void observeReduced(ReducedAttention a, ReducedBatch request) {
+        int h = a.heads();
+        int tq = a.queries();
+        int tk = a.keys();
+        ensureCapacity(h, tk, tq);
+        boolean maskQueries = request.mask() != null && tq == request.tokens();
+        boolean maskKeys = request.mask() != null && tk == request.tokens();
+        int offset = tk - tq;
+        double[] sinkIn = a.sink();
+        double[] plogpIn = a.plogp();
+        double[] lastKey = a.lastKey();
+        double[] massIn = a.keyMass();
+        for (int b = 0; b < request.batch(); b++) {
+            int nk = 0;
+            for (int k = 0; k < tk; k++) {
+                if (!maskKeys || request.real(b, k)) {
+                    keys[nk++] = k;
+                }
+                visible[k] = nk;
+            }
+            int nq = 0;
+            for (int i = 0; i < tq; i++) {
+                if (!maskQueries || request.real(b, i)) {
+                    queryRows[nq++] = i;
+                }
+            }
+            if (nk == 0 || nq == 0) {
+                continue;
+            }
+            for (int head = 0; head < h; head++) {
+                int base = (b * h + head) * tq;
+                int massBase = head * keyCapacity;
+                double sinkSum = 0;
+                double entropySum = 0;
+                long entropyCount = 0;
+                double finiteSink = 0;
+                double finiteEntropy = 0;
+                long finiteQueries = 0;
+                long finiteEntropyCount = 0;
+                for (int qi = 0; qi < nq; qi++) {
+                    int i = queryRows[qi];
+                    float p0 = (float) sinkIn[base + i];
+                    sinkSum += p0;
+                    float plogp = (float) plogpIn[base + i];
+                    int position = i + offset;
+                    int nVisible = nk;
+                    if (position < tk - 1 && lastKey[base + i] <= position + 1) {
+                        nVisible = position >= 0 ? visible[position] : 0;
+                    }
+                    float e = nVisible >= 2 ? -plogp * invLog[nVisible] : 0f;
+                    if (nVisible >= 2) {
+                        entropySum += e;
+                        entropyCount++;
+                    }
+                    if (Float.isFinite(p0) && Float.isFinite(e)) {
+                        finiteSink += p0;
+                        finiteQueries++;
+                        if (nVisible >= 2) {
+                            finiteEntropy += e;
+                            finiteEntropyCount++;
+                        }
+                    } else {
+                        nonFiniteQueries++;
+                    }
+                }
+                int massRow = (b * h + head) * tk;
+                for (int m = 0; m < nk; m++) {
+                    keyMass[massBase + m] += massIn[massRow + keys[m]];
+                }
+                sink[head] += sinkSum;
+                entropy[head] += entropySum;
+                entropyQueries[head] += entropyCount;
+                sinkMassTotal[head] += finiteSink;
+                queriesTotal[head] += finiteQueries;
+                entropySumTotal[head] += finiteEntropy;
+                entropyQueriesTotal[head] += finiteEntropyCount;
+            }
+            queries += nq;
+            for (int k = 0; k < nk; k++) {
+                keyQueries[k] += nq;
+            }
+        }
+    }
 }

@@ -95,4 +95,27 @@ final class DeadNeuronStat {
         Arrays.fill(sumAbs, 0.0);
         rows = 0;
     }
+
+    /**
+     * Adds one request reduced in the graph: per channel, the max and {@code Σ|a|} over its {@code realRows} real
+     * rows (the window state is the one {@link #observe} keeps).
+     */
+    void observeReduced(double[] channelMax, double[] channelAbsSum, long realRows) {
+        int w = channelMax.length;
+        if (maxActivation.length != w) {
+            if (rows > 0) {
+                throw new IllegalArgumentException("mlp site width changed from " + maxActivation.length + " to " + w);
+            }
+            maxActivation = new float[w];
+            sumAbs = new double[w];
+            floatSumAbs = new float[w];
+            row = new float[w];
+            reset();
+        }
+        for (int j = 0; j < w; j++) {
+            maxActivation[j] = Math.max(maxActivation[j], (float) channelMax[j]);
+            sumAbs[j] += channelAbsSum[j];
+        }
+        rows += realRows;
+    }
 }

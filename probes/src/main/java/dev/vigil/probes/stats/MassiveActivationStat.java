@@ -153,4 +153,67 @@ final class MassiveActivationStat {
         windowFirstToken = 0;
         windowRatio = Double.NaN;
     }
+
+    /**
+     * Adds one request reduced in the graph: per sequence, max {@code |h|} and the two middle values of its sorted
+     * {@code |h|} (the exact median, as {@link Selection} gives it), and per channel its massive elements and the first
+     * row holding one. Channels get their series in the order of their first massive element, as in {@link #observe}.
+     */
+    void observeReduced(ReducedRows r) {
+        int w = r.width();
+        if (channelHits.length != w) {
+            if (total > 0) {
+                throw new IllegalArgumentException(
+                        "residual site width changed from " + channelHits.length + " to " + w);
+            }
+            channelHits = new long[w];
+            isNamed = new boolean[w];
+        }
+        double[] m = r.massive();
+        for (int b = 0; b < r.batch(); b++) {
+            int firstRow = r.firstRealRow(b);
+            if (firstRow < 0 || w == 0) {
+                continue;
+            }
+            float max = (float) m[3 * b];
+            double median = (m[3 * b + 1] + m[3 * b + 2]) / 2.0;
+            if (max > 0) {
+                double ratio = max / median;
+                windowRatio = Double.isNaN(windowRatio) ? ratio : Math.max(windowRatio, ratio);
+            }
+            double limit = Math.max(absThreshold, medianRatio * median);
+            if (max > limit) {
+                placeReducedHits(r, b, firstRow);
+            }
+        }
+    }
+
+    private void placeReducedHits(ReducedRows r, int b, int firstRow) {
+        int w = r.width();
+        double[] hits = r.hits();
+        double[] first = r.firstHit();
+        long[] order = new long[w];
+        int n = 0;
+        for (int j = 0; j < w; j++) {
+            if (hits[b * w + j] > 0) {
+                order[n++] = (long) first[b * w + j] * w + j;
+            }
+        }
+        Arrays.sort(order, 0, n);
+        for (int i = 0; i < n; i++) {
+            int j = (int) (order[i] % w);
+            long count = (long) hits[b * w + j];
+            windowCount += count;
+            total += count;
+            if ((long) first[b * w + j] == firstRow) {
+                windowFirstToken++;
+                firstTokenTotal++;
+            }
+            if (!isNamed[j] && namedCount < named.length) {
+                named[namedCount++] = j;
+                isNamed[j] = true;
+            }
+            channelHits[j] += count;
+        }
+    }
 }

@@ -60,24 +60,57 @@ public final class ModelProbe {
         long tokens = batch.unmaskedTokens();
         synchronized (lock) {
             update(batch, layouts, stats, quants);
-            probedRequests++;
-            probedTokens += tokens;
-            if (window.add(tokens)) {
-                closedWindow = window.info(true);
-                List<SiteSnapshot> gauges = new ArrayList<>(stats.size());
-                for (SiteStats s : stats) {
-                    gauges.add(s.gauges());
-                    s.resetWindow();
-                }
-                for (QuantRangeStat q : quants) {
-                    q.closeWindow();
-                }
-                closedSites = gauges;
-                window.open();
-            }
-            cached = null;
-            openTokens = window.tokens();
+            finishRequest(tokens);
         }
+    }
+
+    /**
+     * {@link #observe} for a request whose statistics were reduced inside the graph
+     * ({@code dev.vigil.probes.reduce.ReductionGraph}): the small per-request vectors are merged into the same window
+     * accumulators, so that requests of either kind share one window. Sites whose outputs the batch lacks are left
+     * as they are; every site's outputs are checked before any statistic changes. One thread only.
+     */
+    public void observeReduced(ReducedBatch batch) {
+        ReducedSite[] reduced = new ReducedSite[stats.size()];
+        for (int i = 0; i < stats.size(); i++) {
+            reduced[i] = stats.get(i).reduced(batch);
+        }
+        long tokens = batch.unmaskedTokens();
+        synchronized (lock) {
+            List<QuantRangeStat> pending = new ArrayList<>(quants);
+            for (int i = 0; i < stats.size(); i++) {
+                if (reduced[i] == null) {
+                    continue;
+                }
+                SiteStats s = stats.get(i);
+                s.observeReduced(reduced[i], batch);
+                if (s.quant != null && pending.remove(s.quant)) {
+                    s.quant.observeReduced((ReducedRows) reduced[i]);
+                }
+            }
+            finishRequest(tokens);
+        }
+    }
+
+    /** Counts a request and closes the window when it reached its size; under the lock. */
+    private void finishRequest(long tokens) {
+        probedRequests++;
+        probedTokens += tokens;
+        if (window.add(tokens)) {
+            closedWindow = window.info(true);
+            List<SiteSnapshot> gauges = new ArrayList<>(stats.size());
+            for (SiteStats s : stats) {
+                gauges.add(s.gauges());
+                s.resetWindow();
+            }
+            for (QuantRangeStat q : quants) {
+                q.closeWindow();
+            }
+            closedSites = gauges;
+            window.open();
+        }
+        cached = null;
+        openTokens = window.tokens();
     }
 
     /**

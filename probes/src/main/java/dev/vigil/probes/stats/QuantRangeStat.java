@@ -308,4 +308,90 @@ final class QuantRangeStat {
         }
         return s;
     }
+
+    /**
+     * Adds one request reduced in the graph ({@link ReducedOutputs}): its centered sums are moved to this window's
+     * shift, {@code Σ(x−K)^m = Σ(e+δ)^m} with {@code e = x−k}, {@code δ = k−K} (k the request's mean, so the sums stay
+     * small and the binomial terms do not cancel); its histogram buckets are the {@link AbsHistogram} buckets of the
+     * same exponent and mantissa slice.
+     */
+    void observeReduced(ReducedRows r) {
+        int w = r.width();
+        if (channelMin.length != w) {
+            if (count > 0) {
+                throw new IllegalArgumentException("site width changed from " + channelMin.length + " to " + w);
+            }
+            channelMin = new float[w];
+            channelMax = new float[w];
+            Arrays.fill(channelMin, Float.POSITIVE_INFINITY);
+            Arrays.fill(channelMax, Float.NEGATIVE_INFINITY);
+            row = new float[w];
+            f1 = new float[w];
+            f2 = new float[w];
+            f3 = new float[w];
+            f4 = new float[w];
+            c1 = new double[w];
+            c2 = new double[w];
+            c3 = new double[w];
+            c4 = new double[w];
+            rp1 = new float[w];
+            rn1 = new float[w];
+            r2 = new float[w];
+            rp3 = new float[w];
+            rn3 = new float[w];
+            r4 = new float[w];
+            tp1 = new double[w];
+            tn1 = new double[w];
+            t2 = new double[w];
+            tp3 = new double[w];
+            tn3 = new double[w];
+            t4 = new double[w];
+        }
+        long n = r.realRows() * w;
+        if (n == 0) {
+            return;
+        }
+        double[] m = r.moments();
+        float k = (float) m[ReducedOutputs.SHIFT];
+        if (!shifted) {
+            shift = k;
+            shifted = true;
+        }
+        double d = k - shift;
+        double e1 = m[ReducedOutputs.CENTERED];
+        double e2 = m[ReducedOutputs.CENTERED + 1];
+        double e3 = m[ReducedOutputs.CENTERED + 2];
+        double e4 = m[ReducedOutputs.CENTERED + 3];
+        double d2 = d * d;
+        c1[0] += e1 + n * d;
+        c2[0] += e2 + 2 * d * e1 + n * d2;
+        c3[0] += e3 + 3 * d * e2 + 3 * d2 * e1 + n * d2 * d;
+        c4[0] += e4 + 4 * d * e3 + 6 * d2 * e2 + 4 * d2 * d * e1 + n * d2 * d2;
+        double[] lo = r.channelMin();
+        double[] hi = r.channelMax();
+        for (int j = 0; j < w; j++) {
+            channelMin[j] = Math.min(channelMin[j], (float) lo[j]);
+            channelMax[j] = Math.max(channelMax[j], (float) hi[j]);
+        }
+        int raw = ReducedOutputs.RAW;
+        tp1[0] += m[raw];
+        tn1[0] += m[raw + 1];
+        t2[0] += m[raw + 2];
+        tp3[0] += m[raw + 3];
+        tn3[0] += m[raw + 4];
+        t4[0] += m[raw + 5];
+        long nonFinite = (long) m[ReducedOutputs.NON_FINITE];
+        finiteTotal += n - nonFinite;
+        nonFiniteTotal += nonFinite;
+        double[] buckets = r.histogram();
+        for (int b = 0; b < buckets.length; b++) {
+            if (buckets[b] != 0) {
+                histogram.add(ReducedOutputs.hostBucket(b), (long) buckets[b]);
+            }
+        }
+        if (nonFinite > 0) {
+            histogram.add(CumulativeAbsHistogram.FIRST_NON_FINITE, nonFinite);
+        }
+        count += n;
+    }
 }

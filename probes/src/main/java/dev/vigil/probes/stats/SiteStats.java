@@ -113,4 +113,33 @@ final class SiteStats {
             attention.reset();
         }
     }
+
+    /** This site's reduction outputs in {@code batch}, checked; null when the batch has none. */
+    ReducedSite reduced(ReducedBatch batch) {
+        return attention != null ? ReducedAttention.of(site.tensor(), batch)
+                : ReducedRows.of(site.tensor(), site.kind(), batch);
+    }
+
+    /** {@link #observe} for a request reduced in the graph; the caller updates the (shared) quant stat. */
+    void observeReduced(ReducedSite reduced, ReducedBatch request) {
+        if (reduced instanceof ReducedAttention a) {
+            attention.observeReduced(a, request);
+        } else {
+            ReducedRows rows = (ReducedRows) reduced;
+            if (dead != null) {
+                dead.observeReduced(rows.channelMax(), rows.absSum(), rows.realRows());
+            }
+            if (massive != null) {
+                massive.observeReduced(rows);
+            }
+            if (cosine != null) {
+                cosine.observeReduced(rows.cosine(), rows.batch());
+            }
+        }
+        List<Long> shape = new ArrayList<>();
+        for (long d : reduced.shape()) {
+            shape.add(d);
+        }
+        observedShape = List.copyOf(shape);
+    }
 }

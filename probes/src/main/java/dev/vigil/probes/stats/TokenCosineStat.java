@@ -103,4 +103,29 @@ final class TokenCosineStat {
         windowSum = 0;
         sequences = 0;
     }
+
+    /**
+     * Adds one request reduced in the graph: per sequence {@code b}, {@code cosine[3b..3b+2]} = rows of nonzero norm,
+     * {@code Σ‖u_i‖²} and {@code ‖Σu_i‖²} over its real rows.
+     */
+    void observeReduced(double[] cosine, int batch) {
+        for (int b = 0; b < batch; b++) {
+            long n = (long) cosine[3 * b];
+            if (n < 2) {
+                continue;
+            }
+            add((cosine[3 * b + 2] - cosine[3 * b + 1]) / ((double) n * (n - 1)));
+        }
+    }
+
+    private void add(double cosine) {
+        windowSum += cosine;
+        sequences++;
+        if (Double.isFinite(cosine)) {
+            shiftedTotal += Math.max(0.0, 1.0 + cosine);
+            sequencesTotal++;
+        } else {
+            nonFiniteTotal++;
+        }
+    }
 }
