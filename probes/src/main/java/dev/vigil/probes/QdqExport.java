@@ -86,6 +86,14 @@ public final class QdqExport {
     }
 
     /**
+     * The name of the {@code DequantizeLinear} output that the MatMuls reading site tensor {@code site} consume in
+     * the exported model (the site's value as the quantized model sees it).
+     */
+    public static String dequantized(String site) {
+        return site + SUFFIX + "_dequantized";
+    }
+
+    /**
      * Exports {@code model} as static int8 QDQ.
      *
      * @param clip     per site tensor, the clip value {@code c} (the calibration's range); a site without one, or
@@ -170,7 +178,7 @@ public final class QdqExport {
             String scale = x + SUFFIX + "_scale";
             String zero = x + SUFFIX + "_zero_point";
             String q = x + SUFFIX + "_quantized";
-            String dq = x + SUFFIX + "_dequantized";
+            String dq = dequantized(x);
             added.add(floatScalar(scale, (float) (c / 127.0)));
             added.add(activations == ActivationType.UINT8 ? uint8Scalar(zero, 128) : int8Tensor(zero, new byte[1],
                     new long[0]));

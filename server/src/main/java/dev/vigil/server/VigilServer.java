@@ -154,6 +154,7 @@ public final class VigilServer implements AutoCloseable {
             }
         }
         probes.retainOnly(served);
+        probes.startShadow(sessions, repository::modelFile, () -> admission.queued() > 0);
         for (String line : ModelTable.lines(repository.entries().values(), probes::siteCounts,
                 sessions.effectiveDevice())) {
             LOG.info(line);

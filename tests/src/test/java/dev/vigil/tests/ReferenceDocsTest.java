@@ -42,7 +42,12 @@ class ReferenceDocsTest {
     private static final Path DOCS = Path.of("..", "docs");
     /** Documented metrics that a server exports only in some configurations. */
     private static final Set<String> CONDITIONAL = Set.of(
-            "vigil_batch_queue_delay_seconds");   // only models with dynamic_batching
+            "vigil_batch_queue_delay_seconds",   // only models with dynamic_batching
+            // only models with probe.shadow.enabled (ShadowInt8Test checks them)
+            "vigil_shadow_site_sqnr_db", "vigil_shadow_output_cosine", "vigil_shadow_top1_agreement",
+            "vigil_shadow_model_window", "vigil_shadow_requests_total", "vigil_shadow_skipped_total",
+            "vigil_shadow_nonfinite_total", "vigil_shadow_signal_energy_total", "vigil_shadow_error_energy_total",
+            "vigil_shadow_output_cosine_distance_sum_total", "vigil_shadow_output_rows_total");
     private static final String PLANTED = "{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,4],\"datatype\":\"INT64\","
             + "\"data\":[1,5,6,7]},{\"name\":\"attention_mask\",\"shape\":[1,4],\"datatype\":\"INT64\","
             + "\"data\":[1,1,1,1]}],\"outputs\":[{\"name\":\"logits\"}]}";

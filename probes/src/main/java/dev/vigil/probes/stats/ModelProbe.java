@@ -32,6 +32,7 @@ public final class ModelProbe {
     /** The snapshot as of the latest observed request; null when a request came in since it was built. */
     private ProbeSnapshot cached;
     private volatile long openTokens;
+    private volatile long closedWindows;
 
     /** Statistics for the sites that {@code settings} selects (include/exclude) among {@code sites}. */
     public ModelProbe(List<ProbeSite> sites, ProbeSettings settings) {
@@ -107,6 +108,7 @@ public final class ModelProbe {
                 q.closeWindow();
             }
             closedSites = gauges;
+            closedWindows++;
             window.open();
         }
         cached = null;
@@ -142,6 +144,11 @@ public final class ModelProbe {
             }
             return cached;
         }
+    }
+
+    /** Windows closed since start (the last closed one has index {@code closedWindows() − 1}); any thread. */
+    public long closedWindows() {
+        return closedWindows;
     }
 
     /** Unmasked tokens in the current open window. */

@@ -11,7 +11,8 @@ import java.util.Set;
 /** Reads the {@code probe} block of a model's config.json (SPEC §1) into {@link ProbeSettings}. */
 public final class ProbeConfig {
     private static final Set<String> KEYS = Set.of("enabled", "sample_rate", "window_tokens",
-            "attention_mask_input", "include", "exclude", "massive", "sink", "dormant_tau", "outlier_threshold");
+            "attention_mask_input", "include", "exclude", "massive", "sink", "dormant_tau", "outlier_threshold",
+            "shadow");
 
     private ProbeConfig() {
     }

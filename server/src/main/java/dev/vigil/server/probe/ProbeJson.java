@@ -15,6 +15,7 @@ import dev.vigil.probes.stats.QuantSnapshot;
 import dev.vigil.probes.stats.RequestSummary;
 import dev.vigil.probes.stats.SiteSnapshot;
 import dev.vigil.probes.stats.WindowInfo;
+import dev.vigil.server.shadow.ShadowSettings;
 
 import java.util.HashMap;
 import java.util.List;
@@ -59,7 +60,16 @@ final class ProbeJson {
                 sites.add(n);
             }
         }
-        root.set("settings", settings(model.settings()));
+        ObjectNode settings = settings(model.settings());
+        ShadowSettings shadow = model.shadowSettings();
+        ObjectNode sn = settings.putObject("shadow");
+        sn.put("enabled", shadow.enabled());
+        sn.put("sample_rate", shadow.sampleRate());
+        sn.put("calibration", shadow.calibration().label());
+        shadow.keepFp32().forEach(sn.putArray("keep_fp32")::add);
+        shadow.classOutputs().forEach(sn.putArray("class_outputs")::add);
+        sn.put("rebuild_seconds", shadow.rebuildSeconds());
+        root.set("settings", settings);
         return root;
     }
 

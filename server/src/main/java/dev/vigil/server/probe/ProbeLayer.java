@@ -1,7 +1,10 @@
 package dev.vigil.server.probe;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -23,11 +26,17 @@ import dev.vigil.server.serving.ModelPreparer;
 import dev.vigil.server.serving.RunObserver;
 import dev.vigil.server.serving.RunTaps;
 import dev.vigil.server.serving.ServedModel;
+import dev.vigil.server.serving.SessionFactory;
+import dev.vigil.server.shadow.ShadowJob;
+import dev.vigil.server.shadow.ShadowRunner;
+import dev.vigil.server.shadow.ShadowSettings;
+import dev.vigil.server.shadow.ShadowedModel;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -37,6 +46,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 
 /**
  * The probe layer of the server: at model load it discovers the probe sites, applies the model's {@code probe}
@@ -57,6 +69,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     private final TapMemoryBudget tapMemory;
     private final int recordedRequests;
     private final long recordedRequestBytes;
+    private final ShadowRunner shadow = new ShadowRunner();
 
     /**
      * @param queueCapacity probed requests that may wait for the worker; beyond, requests are dropped (counted)
@@ -89,8 +102,15 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     @Override
     public Prepared prepare(String name, ModelConfig config, byte[] model) {
         ProbeSettings settings = ProbeConfig.parse(config.probe());
+        ShadowSettings shadowSettings = ShadowSettings.parse(config.probe().path("shadow"));
+        if (shadowSettings.enabled() && !settings.enabled()) {
+            throw new IllegalArgumentException("config.json 'probe.shadow.enabled' needs 'probe.enabled': the shadow "
+                    + "model is calibrated on and compared with probed requests");
+        }
         if (!settings.enabled()) {
-            models.put(name, new ProbedModel(name, settings, List.of(), maxTapSets, tapMemory, Set.of()));
+            ProbedModel unprobed = new ProbedModel(name, settings, List.of(), maxTapSets, tapMemory, Set.of());
+            unprobed.shadow(shadowSettings, null);
+            models.put(name, unprobed);
             LOG.debug("Model '{}': probing disabled", name);
             return new Prepared(model, Set.of());
         }
@@ -107,9 +127,13 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         proto.getGraph().getInputList().forEach(v -> graphIo.add(v.getName()));
         proto.getGraph().getOutputList().forEach(v -> graphIo.add(v.getName()));
         List<ProbeSite> discovered = SiteDiscovery.discover(proto);
-        ProbedModel probed = new ProbedModel(name, settings, discovered, SiteNames.of(proto, discovered), maxTapSets,
+        // each shadow run in flight holds a tap buffer set too
+        int sets = maxTapSets + (shadowSettings.enabled() ? ShadowRunner.HELD : 0);
+        ProbedModel probed = new ProbedModel(name, settings, discovered, SiteNames.of(proto, discovered), sets,
                 tapMemory, graphIo);
         reservoirs.put(name, new RequestReservoir(recordedRequests, recordedRequestBytes));
+        probed.shadow(shadowSettings,
+                shadowSettings.enabled() ? shadowed(name, shadowSettings, probed, proto) : null);
         ProbedModel replaced = models.put(name, probed);
         if (replaced != null) {
             replaced.buffers().close();
@@ -123,6 +147,58 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         Set<String> internal = new HashSet<>(probed.taps());
         proto.getGraph().getOutputList().forEach(v -> internal.remove(v.getName()));
         return new Prepared(GraphTaps.tappedModelBytes(model, probed.taps()), internal);
+    }
+
+    /**
+     * The shadow state of a model: its measured sites are the probed plain MatMul/Gemm {@code matmul_input} sites not
+     * kept float, its compared outputs the float graph outputs.
+     *
+     * @throws IllegalArgumentException when {@code keep_fp32} names a tensor that is not a matmul_input site
+     */
+    private static ShadowedModel shadowed(String name, ShadowSettings settings, ProbedModel probed, ModelProto proto) {
+        Set<String> matmulInputs = new HashSet<>();
+        for (ProbeSite s : probed.discovered()) {
+            if (s.kind() == SiteKind.MATMUL_INPUT) {
+                matmulInputs.add(s.tensor());
+            }
+        }
+        for (String keep : settings.keepFp32()) {
+            if (!matmulInputs.contains(keep)) {
+                throw new IllegalArgumentException("config.json 'probe.shadow.keep_fp32' names '" + keep + "', which is "
+                        + "not a matmul_input site of the model (GET /v2/models/" + name + "/probes lists them)");
+            }
+        }
+        List<ProbeSite> sites = new ArrayList<>();
+        for (ProbeSite s : probed.probe().sites()) {
+            boolean plain = s.pattern().equals("MatMul") || s.pattern().equals("Gemm");
+            if (s.kind() == SiteKind.MATMUL_INPUT && plain && !settings.keepFp32().contains(s.tensor())) {
+                sites.add(s);
+            }
+        }
+        List<String> outputs = new ArrayList<>();
+        for (ValueInfoProto o : proto.getGraph().getOutputList()) {
+            if (o.getType().getTensorType().getElemType() == TensorProto.DataType.FLOAT_VALUE) {
+                outputs.add(o.getName());
+            }
+        }
+        return new ShadowedModel(name, settings, probed.probe(), sites, outputs);
+    }
+
+    /**
+     * Starts the shadow int8 runs of the models whose {@code probe.shadow} enables them.
+     *
+     * @param sessions   makes the shadow sessions on the server's device
+     * @param modelFiles a served model's name → its model.onnx
+     * @param busy       whether requests are waiting for an inference slot (shadow runs are then skipped)
+     */
+    public void startShadow(SessionFactory sessions, Function<String, Path> modelFiles, BooleanSupplier busy) {
+        shadow.start(sessions, modelFiles, busy);
+    }
+
+    /** A model's shadow int8 state; null when the model is unknown or not shadowed. */
+    public ShadowedModel shadow(String model) {
+        ProbedModel probed = models.get(model);
+        return probed == null ? null : probed.shadow();
     }
 
     private static Map<String, Integer> countByKind(List<ProbeSite> sites) {
@@ -172,17 +248,24 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             return RunTaps.NONE;
         }
         TapBufferPool pool = probed.buffers();
+        ProbeTaps taps;
         if (!pool.pinning()) {
             // ORT allocates the taps: the run that teaches the pool their shapes, or a model whose shapes it cannot
-            return new ProbeTaps(probed, bt[0], bt[1], null);
+            taps = new ProbeTaps(probed, bt[0], bt[1], null);
+        } else {
+            TapBufferSet set = pool.acquire(bt[0], bt[1]);
+            if (set == null && !inspect) {
+                // every buffer set is busy: the worker is behind, so this request would only wait in a full queue
+                probed.drop();
+                return RunTaps.NONE;
+            }
+            taps = new ProbeTaps(probed, bt[0], bt[1], set);
         }
-        TapBufferSet set = pool.acquire(bt[0], bt[1]);
-        if (set == null && !inspect) {
-            // every buffer set is busy: the worker is behind, so this request would only wait in a full queue
-            probed.drop();
-            return RunTaps.NONE;
+        ShadowedModel shadowed = probed.shadow();
+        if (sampled && shadowed != null && shadow.wants(shadowed)) {
+            taps.shadow(shadowed.outputs());
         }
-        return new ProbeTaps(probed, bt[0], bt[1], set);
+        return taps;
     }
 
     @Override
@@ -210,6 +293,9 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
                 extras.put(SUMMARY_FIELD, ProbeJson.summary(probed.probe().summarize(batch)));
             }
             Runnable release = probeTaps.handOver();
+            if (probeTaps.shadowed()) {
+                release = shadowRun(probed, batch, feeds, result, release);
+            }
             if (!worker.submit(probed, batch, release)) {
                 release.run();
             }
@@ -233,6 +319,30 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             }
             return extras;
         }
+    }
+
+    /**
+     * Hands a shadowed request to the shadow runner, off the response path; returns the probe worker's share of
+     * {@code release} (the tap buffers go back once both the worker and the shadow run are done with them).
+     */
+    private Runnable shadowRun(ProbedModel probed, ProbedBatch batch, Map<String, OnnxTensor> feeds,
+                               OrtSession.Result result, Runnable release) {
+        AtomicInteger holders = new AtomicInteger(2);
+        Runnable share = () -> {
+            if (holders.decrementAndGet() == 0) {
+                release.run();
+            }
+        };
+        ShadowJob job;
+        try {
+            job = ShadowJob.of(probed.shadow(), batch, feeds, result, share);
+        } catch (OrtException | RuntimeException e) {
+            LOG.debug("Model '{}': request not shadowed: {}", probed.name(), e.getMessage());
+            share.run();
+            return share;
+        }
+        shadow.submit(job);
+        return share;
     }
 
     /** 400 unless the model probes an attention site of the asked layer (checked before the run). */
@@ -342,7 +452,11 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     @Override
     public void close() {
         worker.close();
+        shadow.close();
         for (ProbedModel m : models.values()) {
+            if (m.shadow() != null) {
+                m.shadow().close();
+            }
             m.buffers().close();
         }
     }

@@ -9,8 +9,11 @@ import dev.vigil.probes.stats.MassiveSnapshot;
 import dev.vigil.probes.stats.ProbeSnapshot;
 import dev.vigil.probes.stats.QuantCounters;
 import dev.vigil.probes.stats.QuantSnapshot;
+import dev.vigil.probes.stats.ShadowSnapshot;
 import dev.vigil.probes.stats.SiteCounters;
 import dev.vigil.probes.stats.SiteSnapshot;
+import dev.vigil.server.shadow.ShadowModel;
+import dev.vigil.server.shadow.ShadowedModel;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
@@ -114,8 +117,46 @@ final class ProbeMetrics implements MultiCollector {
             for (SiteSnapshot s : snap.sites()) {
                 site(f, model.name(), s);
             }
+            if (model.shadow() != null) {
+                shadow(f, m, model.shadow());
+            }
         }
         return f.build();
+    }
+
+    /** The shadow int8 gauges and counters of one model (every counter from model load). */
+    private static void shadow(Families f, Labels m, ShadowedModel model) {
+        f.counter("vigil_shadow_requests", "Probed requests run through the shadow int8 model", m, model.shadowed());
+        f.counter("vigil_shadow_skipped", "Requests sampled for the shadow int8 model but skipped: the machine was busy",
+                m, model.skipped());
+        ShadowModel running = model.current();
+        if (running != null) {
+            f.gauge("vigil_shadow_model_window", "The window the running shadow int8 model was calibrated on", m,
+                    running.window());
+        }
+        ShadowSnapshot snap = model.stats().snapshot();
+        f.counter("vigil_shadow_nonfinite", "Shadow site values and output rows left out: not finite", m,
+                snap.nonFinite());
+        for (ShadowSnapshot.Site s : snap.sites()) {
+            Labels l = m.add("kind", s.site().kind().label()).add("layer", Integer.toString(s.site().layer()))
+                    .add("tensor", s.site().tensor());
+            f.gauge("vigil_shadow_site_sqnr_db", "Measured int8 SQNR in dB of the quantized model's MatMul input "
+                    + "(own rounding plus propagated error) since the shadow model was built", l, s.sqnrDb());
+            f.counter("vigil_shadow_signal_energy", "Sum of x^2 of the float site tensor over shadowed requests", l,
+                    s.signalTotal());
+            f.counter("vigil_shadow_error_energy", "Sum of (x - x_q)^2, x_q the quantized model's MatMul input, over "
+                    + "shadowed requests", l, s.errorTotal());
+        }
+        for (ShadowSnapshot.Output o : snap.outputs()) {
+            Labels l = m.add("output", o.output());
+            f.gauge("vigil_shadow_output_cosine", "Mean cosine of float and int8 output rows since the shadow model "
+                    + "was built", l, o.cosine());
+            f.gauge("vigil_shadow_top1_agreement", "Fraction of output rows whose argmax agrees, float vs int8, since "
+                    + "the shadow model was built", l, o.top1Agreement());
+            f.counter("vigil_shadow_output_cosine_distance_sum", "Sum over shadowed output rows of 1 - cosine", l,
+                    o.distanceTotal());
+            f.counter("vigil_shadow_output_rows", "Shadowed output rows compared", l, o.rowsTotal());
+        }
     }
 
     private static void site(Families f, String model, SiteSnapshot s) {

@@ -4,6 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import dev.vigil.server.serving.RunTaps;
 
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -17,6 +18,8 @@ final class ProbeTaps implements RunTaps {
     private final int batch;
     private final int tokens;
     private TapBufferSet set;
+    private Set<String> shadowOutputs = Set.of();
+    private boolean shadowed;
     private OrtException pinFailure;
     /** The set the failed run used (given back; only its generation is read). */
     private TapBufferSet failedSet;
@@ -48,9 +51,33 @@ final class ProbeTaps implements RunTaps {
         return set;
     }
 
+    /** The taps that ORT allocates in this run. */
+    Set<String> tapOutputs() {
+        return set == null ? model.taps() : model.unpinnedTaps();
+    }
+
+    /**
+     * Marks the run as shadowed: it also computes {@code outputs} (the float outputs the shadow model is compared
+     * with), whether or not the request asked for them.
+     */
+    void shadow(Set<String> outputs) {
+        shadowOutputs = Set.copyOf(outputs);
+        shadowed = true;
+    }
+
+    /** Whether the run is shadowed. */
+    boolean shadowed() {
+        return shadowed;
+    }
+
     @Override
     public Set<String> outputs() {
-        return set == null ? model.taps() : model.unpinnedTaps();
+        if (shadowOutputs.isEmpty()) {
+            return tapOutputs();
+        }
+        Set<String> all = new LinkedHashSet<>(tapOutputs());
+        all.addAll(shadowOutputs);
+        return all;
     }
 
     @Override

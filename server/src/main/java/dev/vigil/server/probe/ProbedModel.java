@@ -4,6 +4,8 @@ import ai.onnxruntime.OrtEnvironment;
 import dev.vigil.probes.ProbeSite;
 import dev.vigil.probes.stats.ModelProbe;
 import dev.vigil.probes.stats.ProbeSettings;
+import dev.vigil.server.shadow.ShadowSettings;
+import dev.vigil.server.shadow.ShadowedModel;
 
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -26,6 +28,8 @@ final class ProbedModel {
     private final Set<String> unpinnedTaps;
     private final TapBufferPool buffers;
     private final AtomicLong dropped = new AtomicLong();
+    private ShadowSettings shadowSettings = ShadowSettings.defaults();
+    private ShadowedModel shadow;
 
     /**
      * @param maxTapSets the most tap buffer sets the model may hold at once (probe queue + runs in flight)
@@ -105,6 +109,22 @@ final class ProbedModel {
     /** The reusable buffers the model's taps are written into. */
     TapBufferPool buffers() {
         return buffers;
+    }
+
+    /** The shadow int8 state; null when the model is not shadowed. */
+    ShadowedModel shadow() {
+        return shadow;
+    }
+
+    /** The {@code probe.shadow} settings. */
+    ShadowSettings shadowSettings() {
+        return shadowSettings;
+    }
+
+    /** Sets the shadow int8 settings and state (null when not shadowed), before the model is published. */
+    void shadow(ShadowSettings settings, ShadowedModel shadowed) {
+        this.shadowSettings = settings;
+        this.shadow = shadowed;
     }
 
     long dropped() {

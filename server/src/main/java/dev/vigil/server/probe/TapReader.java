@@ -74,7 +74,7 @@ final class TapReader {
                 tensors.put(tap, new TapTensor(set.buffer(tap), set.shape(tap)));
             }
         }
-        for (Map.Entry<String, long[]> e : allocatedShapes(taps.outputs(), result).entrySet()) {
+        for (Map.Entry<String, long[]> e : allocatedShapes(taps.tapOutputs(), result).entrySet()) {
             OnnxTensor t = (OnnxTensor) result.get(e.getKey()).orElseThrow();
             tensors.put(e.getKey(), new TapTensor(t.getFloatBuffer(), e.getValue()));
         }

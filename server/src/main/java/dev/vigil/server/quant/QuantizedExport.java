@@ -10,6 +10,8 @@ import dev.vigil.probes.stats.WindowInfo;
 import dev.vigil.server.errors.ApiException;
 import dev.vigil.server.probe.ModelSnapshot;
 import dev.vigil.server.probe.ProbeLayer;
+import dev.vigil.server.shadow.ShadowModel;
+import dev.vigil.server.shadow.ShadowedModel;
 import io.javalin.http.Context;
 
 import java.nio.file.Path;
@@ -47,6 +49,15 @@ public final class QuantizedExport {
 
     /** Answers {@code /quantized} for the ready model {@code model}. */
     public void export(Context ctx, String model) {
+        String from = ctx.queryParam("source");
+        if (from != null && !from.equals("window")) {
+            if (!from.equals("shadow")) {
+                throw new ApiException(400, "unknown source '" + from + "'; use window (the default: calibrated on "
+                        + "the last closed window) or shadow (the model the shadow int8 comparison runs)");
+            }
+            shadow(ctx, model);
+            return;
+        }
         Calibration calibration = calibration(ctx);
         QdqExport.ActivationType activations = activations(ctx);
         Set<String> keep = keepFp32(ctx, model);
@@ -62,28 +73,13 @@ public final class QuantizedExport {
                 // the message would name a server path
                 throw new ApiException(409, "model '" + model + "': its model file can no longer be read");
             }
-            Map<String, Double> clip = new HashMap<>();
-            snapshot.quantByTensor().forEach((t, q) -> clip.put(t, calibration.clip(q)));
-            WindowInfo w = snapshot.window();
-            Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("vigil.model", model);
-            meta.put("vigil.calibration", calibration.label());
-            meta.put("vigil.window", Long.toString(w.index()));
-            meta.put("vigil.window_tokens", Long.toString(w.tokens()));
-            meta.put("vigil.window_requests", Long.toString(w.requests()));
-            meta.put("vigil.keep_fp32", String.join(",", keep));
-            meta.put("vigil.activations", activations.name().toLowerCase(Locale.ROOT));
             QdqExport.Result result;
             try {
-                result = QdqExport.export(source, clip, keep, meta, activations);
+                result = quantize(model, source, snapshot, calibration, keep, activations);
             } catch (IllegalArgumentException e) {
-                throw new ApiException(409, "model '" + model + "' cannot be exported as static int8: "
-                        + e.getMessage());
+                throw new ApiException(409, e.getMessage());
             }
-            if (result.quantizedSites().isEmpty()) {
-                throw new ApiException(409, "model '" + model + "' has no float matmul_input site with a calibrated"
-                        + " range to quantize");
-            }
+            WindowInfo w = snapshot.window();
             byte[] body = result.model().toByteArray();
             ctx.status(200).contentType("application/octet-stream")
                     .header("Content-Disposition", "attachment; filename=\"" + model + "-int8-" + calibration.label()
@@ -93,6 +89,63 @@ public final class QuantizedExport {
         } finally {
             running.release();
         }
+    }
+
+    /** Answers {@code /quantized?source=shadow}: the bytes of the shadow model running now. */
+    private void shadow(Context ctx, String model) {
+        if (ctx.queryParam("calibration") != null || !ctx.queryParams("keep_fp32").isEmpty()) {
+            throw new ApiException(400, "source=shadow takes no calibration or keep_fp32: the shadow model's come "
+                    + "from probe.shadow in the model's config.json");
+        }
+        ShadowedModel shadowed = probes.shadow(model);
+        if (shadowed == null) {
+            throw new ApiException(409, "model '" + model + "' has no shadow int8 model: probe.shadow.enabled is "
+                    + "false in its config.json");
+        }
+        ShadowModel running = shadowed.current();
+        if (running == null) {
+            throw new ApiException(409, "model '" + model + "' has no shadow int8 model yet: it is built from the "
+                    + "first closed window on the next shadowed request");
+        }
+        ctx.status(200).contentType("application/octet-stream")
+                .header("Content-Disposition", "attachment; filename=\"" + model + "-int8-shadow-"
+                        + shadowed.settings().calibration().label() + ".onnx\"")
+                .header("X-Vigil-Window", Long.toString(running.window()))
+                .result(running.bytes());
+    }
+
+    /**
+     * The static int8 QDQ model of {@code source} calibrated on {@code snapshot}'s window, its metadata naming the
+     * model, the calibration, the window and the tensors kept float.
+     *
+     * @throws IllegalArgumentException saying why the model cannot be exported (opset, nothing to quantize)
+     */
+    public static QdqExport.Result quantize(String model, ModelProto source, ProbeSnapshot snapshot,
+                                            Calibration calibration, Set<String> keep,
+                                            QdqExport.ActivationType activations) {
+        Map<String, Double> clip = new HashMap<>();
+        snapshot.quantByTensor().forEach((t, q) -> clip.put(t, calibration.clip(q)));
+        WindowInfo w = snapshot.window();
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("vigil.model", model);
+        meta.put("vigil.calibration", calibration.label());
+        meta.put("vigil.window", Long.toString(w.index()));
+        meta.put("vigil.window_tokens", Long.toString(w.tokens()));
+        meta.put("vigil.window_requests", Long.toString(w.requests()));
+        meta.put("vigil.keep_fp32", String.join(",", keep));
+        meta.put("vigil.activations", activations.name().toLowerCase(Locale.ROOT));
+        QdqExport.Result result;
+        try {
+            result = QdqExport.export(source, clip, keep, meta, activations);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model '" + model + "' cannot be exported as static int8: "
+                    + e.getMessage(), e);
+        }
+        if (result.quantizedSites().isEmpty()) {
+            throw new IllegalArgumentException("model '" + model + "' has no float matmul_input site with a "
+                    + "calibrated range to quantize");
+        }
+        return result;
     }
 
     /** Answers {@code /calibration?format=tensorrt} for the ready model {@code model}. */

@@ -44,16 +44,24 @@ public final class SessionFactory {
 
     /** A session for the given serialized ONNX model. */
     public OrtSession create(byte[] model) throws OrtException {
-        try (OrtSession.SessionOptions options = options()) {
+        return create(model, intraOpThreads);
+    }
+
+    /**
+     * A session for the given serialized ONNX model with its own number of intra-op threads (0 lets ORT choose), e.g.
+     * for work that must leave the CPU to the served requests.
+     */
+    public OrtSession create(byte[] model, int threads) throws OrtException {
+        try (OrtSession.SessionOptions options = options(threads)) {
             return env.createSession(model, options);
         }
     }
 
-    private synchronized OrtSession.SessionOptions options() throws OrtException {
+    private synchronized OrtSession.SessionOptions options(int threads) throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        if (intraOpThreads > 0) {
-            options.setIntraOpNumThreads(intraOpThreads);
+        if (threads > 0) {
+            options.setIntraOpNumThreads(threads);
         }
         // Spinning ORT worker threads would take the CPU from the HTTP threads between runs.
         options.addConfigEntry("session.intra_op.allow_spinning", "0");
