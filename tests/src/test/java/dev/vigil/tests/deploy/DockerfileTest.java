@@ -19,12 +19,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The images agree with the build and with the KServe runtimes that run them (no Docker daemon here, so the
  * images themselves are not built): the build stage copies every module's POM (the Maven reactor reads them
- * all), the image's default arguments are the runtime's, and the JVM's direct-memory cap holds what the
- * arguments let the server allocate.
+ * all) and the files the jar includes, the image's default arguments are the runtime's, and the JVM's
+ * direct-memory cap holds what the arguments let the server allocate.
  */
 class DockerfileTest {
     private static final Pattern MODULE = Pattern.compile("<module>([^<]+)</module>");
     private static final Pattern CMD = Pattern.compile("(?m)^CMD \\[(.*)]$");
+    private static final Pattern INCLUDED = Pattern.compile("<file>\\$\\{project.basedir}/\\.\\./([^<]+)</file>");
     private static final Pattern DIRECT = Pattern.compile("-XX:MaxDirectMemorySize=(\\d+)m");
 
     @ParameterizedTest(name = "{0} runs as {1}")
@@ -42,6 +43,16 @@ class DockerfileTest {
         for (String src : List.of("probes/src", "server/src")) {
             assertTrue(text.contains("COPY " + src + " " + src), dockerfile + " copies " + src);
         }
+        // the files the server POM puts into the jar (its shade plugin's included resources)
+        Matcher included = INCLUDED.matcher(Files.readString(Path.of("..", "server", "pom.xml")));
+        int files = 0;
+        while (included.find()) {
+            String file = included.group(1);
+            assertTrue(text.matches("(?s).*\\nCOPY [^\\n]*\\b" + Pattern.quote(file) + "\\b[^\\n]* \\./\\n.*"),
+                    dockerfile + " copies " + file + " to the build context root");
+            files++;
+        }
+        assertEquals(2, files, "files the server jar includes: LICENSE and THIRD-PARTY-NOTICES.md");
 
         JsonNode container = ManifestSchemaTest.manifest("ClusterServingRuntime", runtime).at("/spec/containers/0");
         List<String> runtimeArgs = new ArrayList<>();
