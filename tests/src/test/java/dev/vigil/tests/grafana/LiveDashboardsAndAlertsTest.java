@@ -76,7 +76,9 @@ class LiveDashboardsAndAlertsTest {
                 MINILM_DIR.resolve("tokenizer.json").toAbsolutePath());
         // Small windows, so that several close while the test drives traffic.
         Files.writeString(minilm.resolve("config.json"), "{\"probe\": {\"window_tokens\": 128}}");
-        PlantedOutliersModel.write(repo, PLANTED, "{\"probe\": {\"window_tokens\": 256}}");
+        // The planted model is also shadowed in int8 (every probed request), for the Shadow int8 panels and alert.
+        PlantedOutliersModel.write(repo, PLANTED, "{\"probe\": {\"window_tokens\": 256, "
+                + "\"shadow\": {\"enabled\": true, \"sample_rate\": 1.0}}}");
 
         // A deep probe queue: on a busy machine the probe worker may lag the sequential traffic, and dropped probes
         // are not what this test is about.
@@ -235,6 +237,10 @@ class LiveDashboardsAndAlertsTest {
             String name = s.group(1);
             String labels = s.group(2);
             double value = Double.parseDouble(s.group(3));
+            if (name.equals("vigil_shadow_output_cosine") && value < 0.99) {
+                // the planted outlier wipes the router's int8 input (its absmax scale rounds the body to 0)
+                expected.add("VigilShadowOutputCosineLow " + PLANTED + "   ");
+            }
             if (!labels.contains("model=\"" + MINILM + "\"")) {
                 continue;
             }
@@ -253,6 +259,8 @@ class LiveDashboardsAndAlertsTest {
         assertTrue(sample(metrics, "vigil_probe_dropped_total", MINILM) == 0
                 && sample(metrics, "vigil_probe_dropped_total", PLANTED) == 0, "probes dropped, so "
                 + "VigilProbesDropping would fire");
+        assertTrue(expected.contains("VigilShadowOutputCosineLow " + PLANTED + "   "),
+                "the planted model's int8 router output is far from float: " + expected);
         assertTrue(sample(metrics, "vigil_massive_activations_total", MINILM) == 0,
                 "MiniLM has massive elements; the planted model is to be the only one");
 

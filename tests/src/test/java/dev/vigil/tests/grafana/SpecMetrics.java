@@ -73,10 +73,24 @@ final class SpecMetrics {
         m.put("vigil:fleet:attention_entropy:5m", with("head"));
         m.put("vigil:fleet:quant_abs_percentile:5m", with("q"));
 
+        // shadow int8 (SPEC §5) and its fleet counters and rules
+        for (String site : new String[] {
+                "vigil_shadow_site_sqnr_db", "vigil_shadow_signal_energy_total", "vigil_shadow_error_energy_total",
+                "vigil:fleet:shadow_site_sqnr_db:5m"}) {
+            m.put(site, SITE);
+        }
+        for (String perOutput : new String[] {
+                "vigil_shadow_output_cosine", "vigil_shadow_top1_agreement",
+                "vigil_shadow_output_cosine_distance_sum_total", "vigil_shadow_output_rows_total",
+                "vigil:fleet:shadow_output_cosine:5m"}) {
+            m.put(perOutput, Set.of("model", "output"));
+        }
+
         m.put("vigil_requests_total", Set.of("model", "outcome"));
         for (String counterOrGauge : new String[] {
                 "vigil_probe_requests_total", "vigil_probe_dropped_total", "vigil_tokens_total",
-                "vigil_window_tokens", "vigil_model_ready"}) {
+                "vigil_window_tokens", "vigil_model_ready", "vigil_shadow_requests_total",
+                "vigil_shadow_skipped_total", "vigil_shadow_model_window", "vigil_shadow_nonfinite_total"}) {
             m.put(counterOrGauge, Set.of("model"));
         }
         for (String histogram : new String[] {
