@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs QuantizationBench (tests module) from this checkout's compiled classes, without installing snapshots into
 # ~/.m2: Vigil's live-calibrated static int8 exports against float and the published int8 MiniLM, and the exporter
-# models' int8 accuracy. Args: evaluation sentences (default 240), latency rounds (default 3).
+# models' int8 accuracy. Args: evaluation sentences (default 240), latency rounds (default 3), and `minilm` to
+# measure MiniLM only.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

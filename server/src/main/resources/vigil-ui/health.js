@@ -221,6 +221,66 @@
 
   var open = {};
 
+  function fixed4(v) {
+    return v === null || v === undefined ? '—' : v.toFixed(4);
+  }
+
+  // The last GET /quantized/report of the model: the sites to keep float for its target, and the sites ranked by
+  // their share of the int8 output error.
+  function quantPanel(model) {
+    var a = model.quant_advice;
+    var panel = el('div', {'class': 'panel quant-advice', 'data-model': model.name});
+    var h = el('h3', null, 'int8 advice');
+    panel.appendChild(h);
+    var report = '/v2/models/' + encodeURIComponent(model.name) + '/quantized/report';
+    if (!a) {
+      h.appendChild(el('span', {'class': 'n'}, 'which sites to keep float'));
+      panel.appendChild(el('div', {'class': 'none'}, 'No report yet: GET ' + report + '?target_cosine=0.995 '
+        + 'measures it on recorded requests, off the request path.'));
+      return panel;
+    }
+    var adv = a.advice;
+    h.appendChild(el('span', {'class': 'n'}, 'target cosine ' + a.target_cosine + ' · ' + a.calibration
+      + ' · window ' + a.window + ' · ' + a.recorded_requests + ' recorded requests'));
+    var line = el('div', {'class': 'quant-line', 'data-keep': String(adv.keep_fp32.length),
+      'data-reached': String(adv.reached), 'data-measured': String(adv.measured.cosine_mean)});
+    line.textContent = 'Keep ' + adv.keep_fp32.length + ' of ' + a.sites + ' sites float: cosine '
+      + fixed4(adv.measured.cosine_mean) + ' (worst ' + fixed4(adv.measured.cosine_worst) + '), all int8 '
+      + fixed4(a.all_int8.cosine_mean) + (adv.reached ? '' : ' — the target is not reached');
+    panel.appendChild(line);
+    var table = el('table', {'class': 'quant-sites'});
+    var head = el('tr');
+    ['rank', 'site', 'error share', 'cosine alone int8', ''].forEach(function (t) { head.appendChild(el('th', null, t)); });
+    table.appendChild(el('thead')).appendChild(head);
+    var body = table.appendChild(el('tbody'));
+    var listed = {};
+    a.keep.concat(a.top_sites).forEach(function (s) {
+      if (listed[s.tensor]) {
+        return;
+      }
+      listed[s.tensor] = true;
+      var kept = adv.keep_fp32.indexOf(s.tensor) >= 0;
+      var tr = el('tr', {'class': 'quant-site' + (kept ? ' kept' : ''), 'data-tensor': s.tensor,
+        'data-kept': String(kept), 'data-rank': String(s.rank)});
+      tr.appendChild(el('td', null, String(s.rank)));
+      tr.appendChild(el('td', {title: s.tensor}, s.name || s.tensor));
+      tr.appendChild(el('td', null, s.error_share === null ? '—' : (100 * s.error_share).toFixed(1) + ' %'));
+      tr.appendChild(el('td', null, fixed4(s.cosine_mean_alone)));
+      tr.appendChild(el('td', null, kept ? 'keep float' : ''));
+      body.appendChild(tr);
+    });
+    panel.appendChild(table);
+    var cost = a.cost;
+    panel.appendChild(el('div', {'class': 'note'}, 'Cost: sweep ' + cost.sweep.runs + ' runs, ' + cost.sweep.ms
+      + ' ms; advice ' + cost.advice.runs + ' runs, ' + cost.advice.ms + ' ms. '));
+    var links = panel.lastChild;
+    links.appendChild(el('a', {href: report + '?target_cosine=' + a.target_cosine + '&calibration=' + a.calibration},
+      'report JSON'));
+    links.appendChild(document.createTextNode(' · '));
+    links.appendChild(el('a', {href: adv.quantized}, 'int8 model'));
+    return panel;
+  }
+
   function modelSection(model) {
     var section = el('details', {'class': 'model', 'data-model': model.name, id: 'model-' + model.name});
     if (open[model.name]) {
@@ -242,6 +302,7 @@
     if (model.kinds.length === 0) {
       panels.appendChild(el('div', {'class': 'empty'}, 'No probe site selected.'));
     }
+    panels.appendChild(quantPanel(model));
     section.appendChild(panels);
     return section;
   }

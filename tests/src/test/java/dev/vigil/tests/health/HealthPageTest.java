@@ -75,9 +75,14 @@ class HealthPageTest {
             "int8_sqnr_db", "vigil_quant_int8_sqnr_db",
             "outlier_channels", "vigil_quant_outlier_channels");
 
+    /** The quantization report whose advice the page shows for the planted model. */
+    private static final String PLANTED_REPORT = "/v2/models/planted/quantized/report?calibration=absmax"
+            + "&target_cosine=0.99";
+
     @TempDir
     static Path repo;
     private VigilServer server;
+    private JsonNode plantedReport;
     private final HttpClient client = HttpClient.newHttpClient();
     private String base;
 
@@ -112,6 +117,15 @@ class HealthPageTest {
             assertTrue(System.nanoTime() < deadline, "probe worker did not catch up: " + health());
             Thread.sleep(50);
         }
+        // the planted model's int8 advice (its window has closed), for the page's advice panel
+        HttpResponse<String> report = get(PLANTED_REPORT);
+        while (report.statusCode() == 202) {
+            assertTrue(System.nanoTime() < deadline + TimeUnit.SECONDS.toNanos(60), "report: " + report.body());
+            Thread.sleep(100);
+            report = get(PLANTED_REPORT);
+        }
+        assertEquals(200, report.statusCode(), report.body());
+        plantedReport = JSON.readTree(report.body());
     }
 
     @AfterAll
@@ -129,6 +143,15 @@ class HealthPageTest {
         List<String> names = new ArrayList<>();
         view.path("models").forEach(m -> names.add(m.path("name").asText()));
         assertEquals(List.of("minilm", "planted", "prenorm", "prenorm-idle"), names, "probed models only, by name");
+        for (JsonNode model : view.path("models")) {
+            JsonNode advice = model.path("quant_advice");
+            if (model.path("name").asText().equals("planted")) {
+                assertEquals(plantedReport.path("advice"), advice.path("advice"), "the last report's advice");
+                assertEquals("x", advice.path("keep").path(0).path("tensor").asText(), advice.toString());
+            } else {
+                assertTrue(advice.isNull(), "no report asked for " + model.path("name") + ": " + advice);
+            }
+        }
 
         for (JsonNode model : view.path("models")) {
             String name = model.path("name").asText();
@@ -365,6 +388,24 @@ class HealthPageTest {
         Element top = dom.selectFirst("#summary tr[data-model=planted]");
         assertTrue(top.text().contains("massive ratio"), top.text());
         assertEquals(4, dom.select("details.model").size(), "one collapsible section per probed model");
+
+        // the int8 advice panel: the planted model's report, the others' "no report yet"
+        JsonNode advice = plantedReport.path("advice");
+        Element panel = dom.selectFirst("div.quant-advice[data-model=planted]");
+        assertNotNull(panel, "planted: int8 advice panel");
+        Element line = panel.selectFirst("div.quant-line");
+        assertEquals(advice.path("keep_fp32").size(), Integer.parseInt(line.attr("data-keep")), line.toString());
+        assertEquals(advice.path("measured").path("cosine_mean").asDouble(), Double.parseDouble(line.attr(
+                "data-measured")));
+        List<String> kept = panel.select("tr.quant-site[data-kept=true]").eachAttr("data-tensor");
+        List<String> advised = new ArrayList<>();
+        advice.path("keep_fp32").forEach(k -> advised.add(k.asText()));
+        assertEquals(advised, kept, "the kept sites, in rank order");
+        assertEquals(plantedReport.path("sites").path(0).path("tensor").asText(),
+                panel.selectFirst("tr.quant-site[data-rank=1]").attr("data-tensor"));
+        Element none = dom.selectFirst("div.quant-advice[data-model=minilm] .none");
+        assertNotNull(none, "minilm: no report yet");
+        assertTrue(none.text().contains("/quantized/report"), none.text());
         assertTrue(dom.select("details.model[open]").isEmpty(), "sections start collapsed: " + dom.select(
                 "details.model[open]").eachAttr("data-model"));
 

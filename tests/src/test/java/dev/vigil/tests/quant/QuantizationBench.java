@@ -35,13 +35,14 @@ import java.util.Map;
  * runs each model in ONNX Runtime (CPU, 2 intra-op threads) on held-out inputs. Prints markdown tables.
  *
  * <p>Run from the {@code tests} directory (scripts/quant-bench.sh). Args: evaluation sentences (default 240), latency
- * rounds (default 3).
+ * rounds (default 3), and {@code minilm} to measure MiniLM only.
  */
 public final class QuantizationBench {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path MODELS = Path.of("..", "models");
     private static final String MINILM = "all-minilm-l6-v2";
     private static final int MINILM_WINDOW = 4096;
+    private static final double REPORT_TARGET = 0.995;
     private static final int EXPORTER_CALIBRATION_SEQUENCES = 64;
     private static final List<String> EXPORTER_MODELS = List.of("prenorm-256", "postnorm-256", "eft-256");
 
@@ -54,10 +55,11 @@ public final class QuantizationBench {
     public static void main(String[] args) throws Exception {
         int evalSentences = args.length > 0 ? Integer.parseInt(args[0]) : 240;
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        new QuantizationBench().run(evalSentences, rounds);
+        boolean miniLmOnly = args.length > 2 && args[2].equals("minilm");
+        new QuantizationBench().run(evalSentences, rounds, miniLmOnly);
     }
 
-    private void run(int evalSentences, int rounds) throws Exception {
+    private void run(int evalSentences, int rounds, boolean miniLmOnly) throws Exception {
         Path repo = Files.createTempDirectory("vigil-quant-bench");
         Path minilm = Files.createDirectories(repo.resolve(MINILM));
         Files.createSymbolicLink(minilm.resolve("model.onnx"),
@@ -79,7 +81,9 @@ public final class QuantizationBench {
             System.out.println("Machine: " + Runtime.getRuntime().availableProcessors() + " cores (shared), ORT CPU, "
                     + "2 intra-op threads per session.\n");
             miniLm(evalSentences, rounds);
-            exporterModels();
+            if (!miniLmOnly) {
+                exporterModels();
+            }
         }
     }
 
@@ -106,6 +110,7 @@ public final class QuantizationBench {
                         + "; evaluated on %d other sentences%n%n", sent, cal.path("window").path("index"),
                 cal.path("window").path("tokens"), cal.path("window").path("requests"), eval.size());
         List<String> advised = lowestSqnrSites(cal, 6);
+        List<String> reported = reportAdvice(REPORT_TARGET);
         Map<String, byte[]> models = new LinkedHashMap<>();
         models.put("float (served model)", Files.readAllBytes(MODELS.resolve(MINILM).resolve("model.onnx")));
         models.put("published int8 (ORT dynamic)",
@@ -116,6 +121,8 @@ public final class QuantizationBench {
         models.put("Vigil static int8, percentile, keep 3", export(MINILM, "percentile", advised.subList(0, 3)));
         models.put("Vigil static int8, percentile, keep 6", export(MINILM, "percentile", advised));
         models.put("Vigil static int8, absmax, keep 6", export(MINILM, "absmax", advised));
+        models.put("Vigil static int8, percentile, report's advice for " + REPORT_TARGET + " (keep " + reported.size()
+                + ")", export(MINILM, "percentile", reported));
         System.out.println("Kept in float (keep k: the first k of the matmul_input sites of lowest "
                 + "`int8_sqnr_db.percentile` in the window, in that order): " + advised + "\n");
 
@@ -180,6 +187,53 @@ public final class QuantizationBench {
     }
 
     private record Batch(int size, int length, long[] ids, long[] mask, long[] types) {
+    }
+
+    /**
+     * Asks {@code GET /quantized/report} (percentile) for {@code target}, waits for it, prints what it measured on
+     * the recorded runs and its cost, and returns its advised keep_fp32 set.
+     */
+    private List<String> reportAdvice(double target) throws InterruptedException {
+        String path = "/v2/models/" + MINILM + "/quantized/report?calibration=percentile&target_cosine=" + target;
+        long t0 = System.nanoTime();
+        HttpResponse<byte[]> r = http.get(path);
+        while (r.statusCode() == 202) {
+            Thread.sleep(200);
+            r = http.get(path);
+        }
+        expect200(r);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        JsonNode report = Http.json(r);
+        JsonNode advice = report.path("advice");
+        List<String> keep = new ArrayList<>();
+        advice.path("keep_fp32").forEach(k -> keep.add(k.asText()));
+        System.out.printf(Locale.ROOT, "Report for target_cosine %s (GET answered in %.1f s): %d recorded runs, %d sites;"
+                        + " all int8 %.4f / %.4f (mean / worst token-row cosine on the recorded runs); keep %d: %s%n",
+                target, seconds, report.path("recorded_requests").asInt(), report.path("sites").size(),
+                report.path("all_int8").path("cosine_mean").asDouble(),
+                report.path("all_int8").path("cosine_worst").asDouble(), keep.size(), keep);
+        System.out.printf(Locale.ROOT, "  predicted %.4f, checked (switchable) %.4f / %.4f, measured (export) %.4f / %.4f,"
+                        + " reached %s%n", advice.path("predicted_cosine_mean").asDouble(),
+                advice.path("checked").path("cosine_mean").asDouble(),
+                advice.path("checked").path("cosine_worst").asDouble(),
+                advice.path("measured").path("cosine_mean").asDouble(),
+                advice.path("measured").path("cosine_worst").asDouble(), advice.path("reached").asBoolean());
+        for (String part : List.of("sweep", "advice")) {
+            JsonNode c = report.path("cost").path(part);
+            System.out.printf(Locale.ROOT, "  cost of the %s: %d passes, %d ORT runs, %d sessions, %d ms%n", part,
+                    c.path("passes").asInt(), c.path("runs").asInt(), c.path("sessions").asInt(), c.path("ms").asLong());
+        }
+        System.out.println("  ranking (error share, cosine alone): ");
+        for (JsonNode s : report.path("sites")) {
+            if (s.path("rank").asInt() > 10) {
+                break;
+            }
+            System.out.printf(Locale.ROOT, "    %d. %s (%s): %.3f, %.5f%n", s.path("rank").asInt(),
+                    s.path("name").asText(), s.path("tensor").asText(), s.path("error_share").asDouble(),
+                    s.path("cosine_mean_alone").asDouble());
+        }
+        System.out.println();
+        return keep;
     }
 
     private List<float[]> meanPooled(OrtSession s, Batch b) throws Exception {
