@@ -40,7 +40,8 @@ fi
 
 server_log=target/run-server.log
 # Heap and direct memory capped above the default budgets (docs/LIMITS.md): direct >= probe buffers + bodies + 256m.
-java -Xmx1g -XX:MaxDirectMemorySize=2816m -jar server/target/vigil.jar "${defaults[@]}" "${args[@]}" \
+# The vector module lets the attention statistics run in SIMD lanes (docs/PROBES.md, "Cost").
+java -Xmx1g -XX:MaxDirectMemorySize=2816m --add-modules jdk.incubator.vector -jar server/target/vigil.jar "${defaults[@]}" "${args[@]}" \
   > >(tee "$server_log") 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM

@@ -33,5 +33,5 @@ case "${1:-}" in
   json) main=dev.vigil.server.JsonOutputBench; shift ;;
 esac
 cd "$root/tests"
-DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
+DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true --add-modules jdk.incubator.vector \
   -cp "$dir/classpath.jar" "$main" "$@"

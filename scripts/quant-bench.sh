@@ -19,5 +19,5 @@ done
 { echo "Manifest-Version: 1.0"; printf 'Class-Path: %s\n' "$urls" | fold -b -w 70 | sed '1!s/^/ /'; } > "$dir/MANIFEST.MF"
 jar cfm "$dir/classpath.jar" "$dir/MANIFEST.MF"
 cd "$root/tests"
-DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true \
+DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true --add-modules jdk.incubator.vector \
   -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$dir/classpath.jar" dev.vigil.tests.quant.QuantizationBench "$@"

@@ -10,9 +10,14 @@ import java.util.List;
  * {@code [B,H,Tq,Tk]} or {@code [B*H,Tq,Tk]} probabilities. Query rows and key columns with mask 0 are left out (the
  * mask applies to an axis whose length is the request's T; with a KV cache, {@code Tq < Tk}, query {@code i} sits at
  * key position {@code i + Tk − Tq}). The same query loop keeps the per-head cumulative counters of SPEC §6
- * ({@link AttentionCounters}), never reset. Used by one thread.
+ * ({@link AttentionCounters}), never reset. Each probability is read once, by {@link RowEntropy} (entropy and key
+ * mass together); rows are copied from the tap in blocks. Used by one thread.
  */
 final class AttentionStat {
+    /** Floats per bulk read of query rows (at least one row): 32 KiB, so a block stays in the L1/L2 cache. */
+    private static final int BLOCK_FLOATS = 8192;
+    /** Rows whose key mass is summed in float before it goes into the double sums (float error ~ rows · 6e-8). */
+    private static final int MASS_FLUSH_ROWS = 64;
     private final double sinkEpsilon;
     private int heads;
     private double[] sink = new double[0];
@@ -30,7 +35,12 @@ final class AttentionStat {
     private long[] entropyQueriesTotal = new long[0];
     private long nonFiniteQueries;
 
+    /** Consecutive query rows of one head, read from the tap in one bulk copy. */
+    private float[] block = new float[0];
+    /** The unmasked keys of one row, gathered when they are not one run. */
     private float[] row = new float[0];
+    /** Per unmasked key, Σ p over the head's rows since the last {@link #flushMass}. */
+    private float[] rowMass = new float[0];
     private int[] keys = new int[0];
     /** {@code visible[k]}: unmasked keys at positions {@code <= k}. */
     private int[] visible = new int[0];
@@ -73,8 +83,8 @@ final class AttentionStat {
         boolean maskQueries = request.mask() != null && tq == request.tokens();
         boolean maskKeys = request.mask() != null && tk == request.tokens();
         int offset = tk - tq;
+        int rowsPerBlock = Math.max(1, BLOCK_FLOATS / Math.max(1, tk));
         FloatBuffer data = t.data();
-        float[] r = row;
         for (int b = 0; b < request.batch(); b++) {
             int nk = 0;
             for (int k = 0; k < tk; k++) {
@@ -92,11 +102,14 @@ final class AttentionStat {
             if (nk == 0 || nq == 0) {
                 continue;
             }
-            boolean contiguous = nk == tk;
+            // unmasked keys in one run (no padding, or padding on one side) are read in place, others gathered
+            boolean contiguous = keys[nk - 1] - keys[0] + 1 == nk;
             int k0 = keys[0];
             for (int head = 0; head < h; head++) {
                 int base = (b * h + head) * tq;
-                int massBase = head * keyCapacity;
+                Arrays.fill(rowMass, 0, nk, 0f);
+                int blockStart = 0;
+                int blockEnd = 0;
                 double sinkSum = 0;
                 double entropySum = 0;
                 long entropyCount = 0;
@@ -106,13 +119,29 @@ final class AttentionStat {
                 long finiteEntropyCount = 0;
                 for (int qi = 0; qi < nq; qi++) {
                     int i = queryRows[qi];
-                    data.get((base + i) * tk, r, 0, tk);
-                    float p0 = r[k0];
+                    if (i >= blockEnd) {
+                        blockStart = i;
+                        blockEnd = Math.min(tq, i + rowsPerBlock);
+                        data.get((base + blockStart) * tk, block, 0, (blockEnd - blockStart) * tk);
+                    }
+                    int from = (i - blockStart) * tk;
+                    float p0 = block[from + k0];
                     sinkSum += p0;
-                    float plogp = contiguous ? rowContiguous(r, tk, massBase) : rowMasked(r, nk, massBase);
+                    float plogp;
+                    if (contiguous) {
+                        plogp = RowEntropy.plogp(block, from + k0, nk, rowMass);
+                    } else {
+                        for (int m = 0; m < nk; m++) {
+                            row[m] = block[from + keys[m]];
+                        }
+                        plogp = RowEntropy.plogp(row, 0, nk, rowMass);
+                    }
+                    if ((qi & (MASS_FLUSH_ROWS - 1)) == MASS_FLUSH_ROWS - 1) {
+                        flushMass(head, nk);
+                    }
                     int position = i + offset;
                     int nVisible = nk;
-                    if (position < tk - 1 && laterKeysZero(r, position, tk, maskKeys, b, request)) {
+                    if (position < tk - 1 && laterKeysZero(block, from, position, tk, maskKeys, b, request)) {
                         nVisible = position >= 0 ? visible[position] : 0;
                     }
                     float e = nVisible >= 2 ? -plogp * invLog[nVisible] : 0f;
@@ -131,6 +160,7 @@ final class AttentionStat {
                         nonFiniteQueries++;
                     }
                 }
+                flushMass(head, nk);
                 sink[head] += sinkSum;
                 entropy[head] += entropySum;
                 entropyQueries[head] += entropyCount;
@@ -146,34 +176,22 @@ final class AttentionStat {
         }
     }
 
-    private float rowContiguous(float[] r, int tk, int massBase) {
+    /** Adds the float key masses of the rows since the last flush to the head's double sums, and clears them. */
+    private void flushMass(int head, int nk) {
         double[] mass = keyMass;
-        float acc = 0f;
-        for (int k = 0; k < tk; k++) {
-            float p = r[k];
-            mass[massBase + k] += p;
-            acc += p * FastLog.ln(p);
-        }
-        return acc;
-    }
-
-    private float rowMasked(float[] r, int nk, int massBase) {
-        double[] mass = keyMass;
-        int[] ks = keys;
-        float acc = 0f;
+        float[] part = rowMass;
+        int massBase = head * keyCapacity;
         for (int m = 0; m < nk; m++) {
-            float p = r[ks[m]];
-            mass[massBase + m] += p;
-            acc += p * FastLog.ln(p);
+            mass[massBase + m] += part[m];
+            part[m] = 0f;
         }
-        return acc;
     }
 
     /** Whether every unmasked key after {@code position} has probability 0 (a causal row). */
-    private static boolean laterKeysZero(float[] r, int position, int tk, boolean maskKeys, int b,
+    private static boolean laterKeysZero(float[] r, int from, int position, int tk, boolean maskKeys, int b,
                                          ProbedBatch request) {
         for (int k = tk - 1; k > position; k--) {
-            if (r[k] != 0f && (!maskKeys || request.real(b, k))) {
+            if (r[from + k] != 0f && (!maskKeys || request.real(b, k))) {
                 return false;
             }
         }
@@ -196,6 +214,8 @@ final class AttentionStat {
             keyQueries = Arrays.copyOf(keyQueries, capacity);
             keyCapacity = capacity;
             row = new float[capacity];
+            rowMass = new float[capacity];
+            block = new float[Math.max(capacity, BLOCK_FLOATS)];
             keys = new int[capacity];
             visible = new int[capacity];
             invLog = new float[capacity + 1];

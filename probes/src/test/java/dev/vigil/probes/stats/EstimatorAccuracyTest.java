@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The error bounds of the approximate estimators, against exact references on large samples: histogram percentiles
  * within 1% and histogram int8 SQNR within 1 dB on distributions shaped like real activations, the fast log within
- * 1e-5 absolute (so Σ p·ln p is off by at most 1e-5 and the normalised entropy by 1.5e-5 ≪ 0.01), and exact
+ * 1e-5 absolute, scalar and SIMD (so Σ p·ln p is off by at most 1e-5 and the normalised entropy by 1.5e-5 ≪ 0.01), and exact
  * medians by selection.
  */
 class EstimatorAccuracyTest {
@@ -67,6 +67,60 @@ class EstimatorAccuracyTest {
         }
         assertTrue(worst < 1e-5, "worst absolute error " + worst);
         assertEquals(0.0, 0f * FastLog.ln(0f), 0.0, "0·ln 0 must be 0");
+    }
+
+    @Test
+    void vectorLogErrorIsBelow1e5() {
+        assertTrue(RowEntropy.VECTORIZED, "the tests run with --add-modules jdk.incubator.vector, as the server does");
+        double worst = 0;
+        for (float p = 1f; p > 1e-30f; p *= 0.9993f) {
+            worst = Math.max(worst, Math.abs(VectorRowEntropy.ln(p) - Math.log(p)));
+        }
+        assertTrue(worst < 1e-5, "worst absolute error " + worst);
+        assertEquals(0.0, 0f * VectorRowEntropy.ln(0f), 0.0, "0·ln 0 must be 0");
+    }
+
+    /** Both kernels against double {@code Math.log}, on softmax rows of every length around the SIMD width. */
+    @Test
+    void rowKernelsMatchTheReference() {
+        Random rnd = new Random(9);
+        for (int trial = 0; trial < 400; trial++) {
+            int n = 1 + rnd.nextInt(trial < 300 ? 70 : 600);
+            int from = rnd.nextInt(5);
+            float[] row = new float[from + n];
+            double total = 0;
+            for (int m = 0; m < n; m++) {
+                double z = rnd.nextInt(4) == 0 ? 0 : Math.exp(rnd.nextGaussian() * 4);
+                row[from + m] = (float) z;
+                total += z;
+            }
+            double expected = 0;
+            for (int m = 0; m < n; m++) {
+                row[from + m] = total == 0 ? 0f : (float) (row[from + m] / total);
+                double p = row[from + m];
+                expected += p == 0 ? 0 : p * Math.log(p);
+            }
+            float[] scalarMass = new float[n];
+            float[] vectorMass = new float[n];
+            java.util.Arrays.fill(scalarMass, 1f);
+            java.util.Arrays.fill(vectorMass, 1f);
+            float scalar = RowEntropy.scalar(row, from, n, scalarMass);
+            float vector = VectorRowEntropy.plogp(row, from, n, vectorMass);
+            // 1e-5 from the log (Σ p = 1), the rest from float sums over n terms
+            double tol = 1e-5 + n * 1e-7 * Math.max(1, Math.abs(expected));
+            assertEquals(expected, scalar, tol, "scalar, n=" + n);
+            assertEquals(expected, vector, tol, "vector, n=" + n);
+            for (int m = 0; m < n; m++) {
+                assertEquals(1f + row[from + m], scalarMass[m], 0f, "scalar mass " + m);
+                assertEquals(1f + row[from + m], vectorMass[m], 0f, "vector mass " + m);
+            }
+        }
+        float[] bad = {0.5f, Float.NaN, 0.5f};
+        assertTrue(Float.isNaN(RowEntropy.scalar(bad, 0, 3, new float[3])));
+        assertTrue(Float.isNaN(VectorRowEntropy.plogp(bad, 0, 3, new float[3])));
+        float[] wide = new float[64];
+        wide[40] = Float.POSITIVE_INFINITY;
+        assertTrue(!Float.isFinite(VectorRowEntropy.plogp(wide, 0, 64, new float[64])), "infinity in a SIMD lane");
     }
 
     @Test

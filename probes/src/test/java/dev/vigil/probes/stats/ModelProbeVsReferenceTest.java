@@ -149,7 +149,8 @@ class ModelProbeVsReferenceTest {
                         sinkHeads += a.sink()[h] > settings.sinkEpsilon() ? 1 : 0;
                     }
                     close((double) sinkHeads / H, s.attention().sinkHeadsRatio(), 1e-12, where + " sink heads");
-                    close(a.maxKeyMass(), s.attention().maxKeyMass(), tolerance(1e-9, 1e-6), where + " max key mass");
+                    // the host sums key masses in float over at most 64 rows, then in double: relative error < 64·2^-24
+                    close(a.maxKeyMass(), s.attention().maxKeyMass(), tolerance(4e-6, 1e-6), where + " max key mass");
                 }
                 default -> throw new AssertionError(s.site().kind());
             }

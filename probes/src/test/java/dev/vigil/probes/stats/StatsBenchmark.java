@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * GB/s per core = 6.29 MB / (ms/op).
  *
  * <p>Run: {@code mvn -B -o -q -pl probes test-compile exec:exec -Dexec.classpathScope=test -Dexec.executable=java
- * "-Dexec.args=-cp %classpath org.openjdk.jmh.Main StatsBenchmark -f 1 -wi 2 -i 3 -w 2s -r 2s"}
+ * "-Dexec.args=-cp %classpath org.openjdk.jmh.Main StatsBenchmark -f 1 -wi 2 -i 3 -w 2s -r 2s
+ * -jvmArgsAppend --add-modules=jdk.incubator.vector"} (without the module, attention runs its scalar path).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)

@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
  */
 public final class Soak {
     /** The JVM flags of run.sh's java line. */
-    static final String DEFAULT_JVM_FLAGS = "-Xmx1g -XX:MaxDirectMemorySize=2816m";
+    static final String DEFAULT_JVM_FLAGS = "-Xmx1g -XX:MaxDirectMemorySize=2816m --add-modules jdk.incubator.vector";
     private static final String[] SENTENCES = {
         "The quick brown fox jumps over the lazy dog.",
         "Vigil watches the inside of the models it serves.",
