@@ -141,6 +141,7 @@ public final class VigilServer implements AutoCloseable {
                 options.idleTimeoutMs());
         checkStartable(jetty);
         sessions = new SessionFactory(options.device(), options.intraOpThreads());
+        probes.device(sessions::cuda);
         repository = ModelRepository.load(options.modelsDir(), sessions, options.maxBatchSize(),
                 options.maxSequenceLength(), probes);
         inference = new InferenceService(sessions.environment(), metrics, observer);

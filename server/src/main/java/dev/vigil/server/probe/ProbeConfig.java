@@ -12,7 +12,7 @@ import java.util.Set;
 public final class ProbeConfig {
     private static final Set<String> KEYS = Set.of("enabled", "sample_rate", "window_tokens",
             "attention_mask_input", "include", "exclude", "massive", "sink", "dormant_tau", "outlier_threshold",
-            "shadow");
+            "shadow", "strategy");
 
     private ProbeConfig() {
     }
@@ -45,6 +45,23 @@ public final class ProbeConfig {
                 number(sink, "epsilon", "probe.sink.epsilon", d.sinkEpsilon()),
                 number(probe, "dormant_tau", "probe.dormant_tau", d.dormantTau()),
                 number(probe, "outlier_threshold", "probe.outlier_threshold", d.outlierThreshold()));
+    }
+
+    /**
+     * The {@code probe.strategy} of a {@code probe} block; {@link ProbeStrategy#AUTO} when absent.
+     *
+     * @throws IllegalArgumentException when it is not one of {@code auto}, {@code host}, {@code graph}
+     */
+    public static ProbeStrategy strategy(JsonNode probe) {
+        JsonNode n = probe == null ? null : probe.path("strategy");
+        if (n == null || n.isMissingNode()) {
+            return ProbeStrategy.AUTO;
+        }
+        if (!n.isTextual()) {
+            throw new IllegalArgumentException("config.json 'probe.strategy' must be a string (auto, host or graph), not "
+                    + n);
+        }
+        return ProbeStrategy.parse(n.textValue());
     }
 
     private static void checkKeys(JsonNode node, String where, Set<String> known) {

@@ -36,6 +36,7 @@ final class ProbeJson {
         ObjectNode root = F.objectNode();
         root.put("name", model.name());
         root.put("enabled", model.probe() != null);
+        root.put("strategy", model.reducesInGraph() ? ProbeStrategy.GRAPH.label() : ProbeStrategy.HOST.label());
         Map<String, List<Long>> observed = new HashMap<>();
         if (model.probe() != null) {
             for (SiteSnapshot s : model.probe().snapshot().sites()) {

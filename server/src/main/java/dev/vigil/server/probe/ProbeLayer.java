@@ -15,9 +15,11 @@ import dev.vigil.probes.ProbeSite;
 import dev.vigil.probes.SiteDiscovery;
 import dev.vigil.probes.SiteKind;
 import dev.vigil.probes.SiteNames;
+import dev.vigil.probes.reduce.ReductionGraph;
 import dev.vigil.probes.stats.AttentionInspection;
 import dev.vigil.probes.stats.ProbeSettings;
 import dev.vigil.probes.stats.ProbedBatch;
+import dev.vigil.probes.stats.ReducedOutputs;
 import dev.vigil.server.errors.ApiException;
 import dev.vigil.server.protocol.Datatype;
 import dev.vigil.server.protocol.InferRequest;
@@ -67,6 +69,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     private final ProbeWorker worker;
     private final int maxTapSets;
     private final TapMemoryBudget tapMemory;
+    private volatile BooleanSupplier cuda = () -> false;
     private final int recordedRequests;
     private final long recordedRequestBytes;
     private final ShadowRunner shadow = new ShadowRunner();
@@ -99,6 +102,14 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         registry.register(new ProbeMetrics(() -> values));
     }
 
+    /**
+     * Tells the layer whether models run on a CUDA device, which resolves {@code probe.strategy: auto} (graph on
+     * CUDA, host on CPU); until called, models are taken to run on the CPU.
+     */
+    public void device(BooleanSupplier cuda) {
+        this.cuda = cuda;
+    }
+
     @Override
     public Prepared prepare(String name, ModelConfig config, byte[] model) {
         ProbeSettings settings = ProbeConfig.parse(config.probe());
@@ -107,6 +118,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             throw new IllegalArgumentException("config.json 'probe.shadow.enabled' needs 'probe.enabled': the shadow "
                     + "model is calibrated on and compared with probed requests");
         }
+        ProbeStrategy strategy = ProbeConfig.strategy(config.probe());
         if (!settings.enabled()) {
             ProbedModel unprobed = new ProbedModel(name, settings, List.of(), maxTapSets, tapMemory, Set.of());
             unprobed.shadow(shadowSettings, null);
@@ -127,10 +139,21 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         proto.getGraph().getInputList().forEach(v -> graphIo.add(v.getName()));
         proto.getGraph().getOutputList().forEach(v -> graphIo.add(v.getName()));
         List<ProbeSite> discovered = SiteDiscovery.discover(proto);
+        List<ProbeSite> selected = settings.select(discovered);
+        ModelProto reduced = null;
+        if (!selected.isEmpty() && strategy.on(cuda.getAsBoolean()) == ProbeStrategy.GRAPH) {
+            try {
+                reduced = ReductionGraph.withReductions(proto, selected, settings);
+            } catch (IllegalArgumentException e) {
+                LOG.warn("Model '{}': probe statistics computed on the host, not in the graph: {}", name,
+                        e.getMessage());
+            }
+        }
+        Set<String> reductions = reduced == null ? Set.of() : new HashSet<>(ReducedOutputs.of(selected));
         // each shadow run in flight holds a tap buffer set too
         int sets = maxTapSets + (shadowSettings.enabled() ? ShadowRunner.HELD : 0);
         ProbedModel probed = new ProbedModel(name, settings, discovered, SiteNames.of(proto, discovered), sets,
-                tapMemory, graphIo);
+                tapMemory, graphIo, reductions);
         reservoirs.put(name, new RequestReservoir(recordedRequests, recordedRequestBytes));
         probed.shadow(shadowSettings,
                 shadowSettings.enabled() ? shadowed(name, shadowSettings, probed, proto) : null);
@@ -145,7 +168,11 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             return new Prepared(model, Set.of());
         }
         Set<String> internal = new HashSet<>(probed.taps());
+        internal.addAll(reductions);
         proto.getGraph().getOutputList().forEach(v -> internal.remove(v.getName()));
+        if (reduced != null) {
+            return new Prepared(reduced.toByteArray(), internal);
+        }
         return new Prepared(GraphTaps.tappedModelBytes(model, probed.taps()), internal);
     }
 
@@ -247,6 +274,12 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             LOG.warn("Model '{}': request not probed: {}", model.name(), e.getMessage());
             return RunTaps.NONE;
         }
+        ShadowedModel shadowed = probed.shadow();
+        boolean shadowing = sampled && shadowed != null && shadow.wants(shadowed);
+        if (probed.reducesInGraph() && !inspect && !shadowing) {
+            // inspected and shadowed requests need the site tensors: they take the host path
+            return new ReducedRun(probed, bt[0], bt[1]);
+        }
         TapBufferPool pool = probed.buffers();
         ProbeTaps taps;
         if (!pool.pinning()) {
@@ -261,8 +294,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             }
             taps = new ProbeTaps(probed, bt[0], bt[1], set);
         }
-        ShadowedModel shadowed = probed.shadow();
-        if (sampled && shadowed != null && shadow.wants(shadowed)) {
+        if (shadowing) {
             taps.shadow(shadowed.outputs());
         }
         return taps;
@@ -271,6 +303,10 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     @Override
     public Map<String, JsonNode> onRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds,
                                        OrtSession.Result result, RunTaps taps) {
+        if (taps instanceof ReducedRun reducedRun) {
+            onReducedRun(model, feeds, result, reducedRun);
+            return Map.of();
+        }
         if (!(taps instanceof ProbeTaps probeTaps)) {
             return Map.of();
         }
@@ -343,6 +379,20 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         }
         shadow.submit(job);
         return share;
+    }
+
+    /** Queues the reductions of a run of a model that reduces its statistics in the graph. */
+    private void onReducedRun(ServedModel model, Map<String, OnnxTensor> feeds, OrtSession.Result result,
+                              ReducedRun run) {
+        try {
+            worker.submit(run.model(), run.read(feeds, result));
+            RequestReservoir reservoir = reservoirs.get(model.name());
+            if (reservoir != null) {
+                reservoir.offer(feeds);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("Model '{}': request not probed: {}", model.name(), e.getMessage());
+        }
     }
 
     /** 400 unless the model probes an attention site of the asked layer (checked before the run). */

@@ -1,6 +1,7 @@
 package dev.vigil.server.probe;
 
 import dev.vigil.probes.stats.ProbedBatch;
+import dev.vigil.probes.stats.ReducedBatch;
 import io.prometheus.metrics.core.metrics.Histogram;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +18,8 @@ import java.util.concurrent.TimeUnit;
 final class ProbeWorker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProbeWorker.class);
 
-    private record Job(ProbedModel model, ProbedBatch batch, Runnable done) {
+    /** A probed request: its tapped tensors ({@code batch}) or its in-graph reductions ({@code reduced}). */
+    private record Job(ProbedModel model, ProbedBatch batch, ReducedBatch reduced, Runnable done) {
     }
 
     private final BlockingQueue<Job> queue;
@@ -46,7 +48,16 @@ final class ProbeWorker implements AutoCloseable {
      * @param done run once the request was observed (gives its tap buffers back); not run when not queued
      */
     boolean submit(ProbedModel model, ProbedBatch batch, Runnable done) {
-        if (queue.offer(new Job(model, batch, done))) {
+        if (queue.offer(new Job(model, batch, null, done))) {
+            return true;
+        }
+        model.drop();
+        return false;
+    }
+
+    /** Queues a request reduced in the graph; false (and counted as dropped) when the queue is full. */
+    boolean submit(ProbedModel model, ReducedBatch reduced) {
+        if (queue.offer(new Job(model, null, reduced, () -> { }))) {
             return true;
         }
         model.drop();
@@ -66,7 +77,11 @@ final class ProbeWorker implements AutoCloseable {
             }
             long t0 = System.nanoTime();
             try {
-                job.model().probe().observe(job.batch());
+                if (job.reduced() != null) {
+                    job.model().probe().observeReduced(job.reduced());
+                } else {
+                    job.model().probe().observe(job.batch());
+                }
             } catch (RuntimeException e) {
                 LOG.warn("Model '{}': probed request not added to the statistics: {}", job.model().name(),
                         e.getMessage());

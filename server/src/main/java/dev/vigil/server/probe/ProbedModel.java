@@ -27,6 +27,7 @@ final class ProbedModel {
     private final Set<String> taps;
     private final Set<String> unpinnedTaps;
     private final TapBufferPool buffers;
+    private final Set<String> reductions;
     private final AtomicLong dropped = new AtomicLong();
     private ShadowSettings shadowSettings = ShadowSettings.defaults();
     private ShadowedModel shadow;
@@ -45,6 +46,16 @@ final class ProbedModel {
     /** @param names the sites' human names ({@link dev.vigil.probes.SiteNames}); a site without one shows its tensor */
     ProbedModel(String name, ProbeSettings settings, List<ProbeSite> discovered, Map<ProbeSite, String> names,
                 int maxTapSets, TapMemoryBudget tapMemory, Set<String> graphIo) {
+        this(name, settings, discovered, names, maxTapSets, tapMemory, graphIo, Set.of());
+    }
+
+    /**
+     * @param reductions the outputs of the in-graph reductions that the served model computes (probe strategy
+     *                   {@code graph}); empty when the statistics are computed on the host
+     */
+    ProbedModel(String name, ProbeSettings settings, List<ProbeSite> discovered, Map<ProbeSite, String> names,
+                int maxTapSets, TapMemoryBudget tapMemory, Set<String> graphIo, Set<String> reductions) {
+        this.reductions = Set.copyOf(reductions);
         this.name = name;
         this.settings = settings;
         this.discovered = List.copyOf(discovered);
@@ -65,6 +76,16 @@ final class ProbedModel {
 
     String name() {
         return name;
+    }
+
+    /** The in-graph reduction outputs the served model computes; empty when the host computes the statistics. */
+    Set<String> reductions() {
+        return reductions;
+    }
+
+    /** Whether the served model reduces the statistics in its graph (probe strategy {@code graph}). */
+    boolean reducesInGraph() {
+        return !reductions.isEmpty();
     }
 
     ProbeSettings settings() {

@@ -62,6 +62,12 @@ final class TapReader {
         return shapes;
     }
 
+    /** The run's attention mask as bytes (1 = real token); null when the model has no {@code [B,T]} mask input. */
+    static byte[] mask(Map<String, OnnxTensor> feeds, ProbedModel model) {
+        OnnxTensor maskTensor = mask(model, feeds);
+        return maskTensor == null ? null : maskBytes(maskTensor);
+    }
+
     /** The probed batch of a run; {@code taps.buffers()} holds the taps, or (null) the result does. */
     static ProbedBatch read(ProbeTaps taps, Map<String, OnnxTensor> feeds, OrtSession.Result result) {
         ProbedModel model = taps.model();

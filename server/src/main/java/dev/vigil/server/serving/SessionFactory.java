@@ -42,6 +42,21 @@ public final class SessionFactory {
         return Boolean.TRUE.equals(cudaWorks) ? "cuda:" + requested.cudaId() : "cpu";
     }
 
+    /**
+     * Whether sessions run on a CUDA device; when no session was made yet, tries the CUDA execution provider once
+     * (as the first session would).
+     */
+    public synchronized boolean cuda() {
+        if (cudaWorks == null) {
+            try (OrtSession.SessionOptions ignored = options(intraOpThreads)) {
+                // options() records whether the CUDA execution provider loaded
+            } catch (OrtException e) {
+                return false;
+            }
+        }
+        return Boolean.TRUE.equals(cudaWorks);
+    }
+
     /** A session for the given serialized ONNX model. */
     public OrtSession create(byte[] model) throws OrtException {
         return create(model, intraOpThreads);
