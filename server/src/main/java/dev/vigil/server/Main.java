@@ -88,6 +88,10 @@ public final class Main implements Callable<Integer> {
             + "only this long after its last sweep (default: ${DEFAULT-VALUE})")
     long reportIntervalS = DEFAULTS.reportIntervalS();
 
+    @Option(names = "--max-attention-map-tokens", description = "the most tokens an inspect_attention map may have "
+            + "(the request's first sequence, unmasked); 400 above (default: ${DEFAULT-VALUE})")
+    int maxAttentionMapTokens = DEFAULTS.maxAttentionMapTokens();
+
     public static void main(String[] args) {
         // Before any DJL class loads: DJL must never reach the network (telemetry, native downloads).
         System.setProperty("ai.djl.offline", "true");
@@ -105,7 +109,7 @@ public final class Main implements Callable<Integer> {
                     .probeQueue(probeQueue).probeBufferMb(probeBufferMb).maxHeaderBytes(maxHeaderBytes)
                     .idleTimeoutMs(idleTimeoutMs).bodyTimeoutMs(bodyTimeoutMs).bodyBudgetMb(bodyBudgetMb)
                     .reportRequests(reportRequests).reportRequestBytes(reportRequestBytes)
-                    .reportIntervalS(reportIntervalS).build();
+                    .reportIntervalS(reportIntervalS).maxAttentionMapTokens(maxAttentionMapTokens).build();
         } catch (IllegalArgumentException e) {
             System.err.println("vigil: " + e.getMessage());
             return 2;

@@ -30,12 +30,14 @@ import java.nio.file.Path;
  * @param reportRequestBytes the largest run's inputs that may be recorded
  * @param reportIntervalS   a model's report sweeps its recorded runs again for a newer window only this many
  *                          seconds after its last sweep
+ * @param maxAttentionMapTokens the most tokens an {@code inspect_attention} map may have (its side: the request's
+ *                          first sequence, unmasked tokens); 400 above, before the run
  */
 public record ServerOptions(Path modelsDir, String host, int port, Device device, long maxBodyBytes,
                             int maxBatchSize, int maxSequenceLength, int maxInflight, int maxQueue,
                             int intraOpThreads, int probeQueue, long probeBufferMb, int maxHeaderBytes,
                             long idleTimeoutMs, long bodyTimeoutMs, long bodyBudgetMb, int reportRequests,
-                            long reportRequestBytes, long reportIntervalS) {
+                            long reportRequestBytes, long reportIntervalS, int maxAttentionMapTokens) {
 
     public ServerOptions {
         require(port >= 0 && port <= 65535, "port must be 0..65535");
@@ -55,6 +57,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         require(reportRequestBytes > 0 && reportRequestBytes <= 1L << 30, "quant report request bytes must be "
                 + "1..2^30");
         require(reportIntervalS >= 0, "quant report interval must not be negative");
+        require(maxAttentionMapTokens > 0, "max attention map tokens must be positive");
     }
 
     private static void require(boolean ok, String message) {
@@ -89,6 +92,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private int reportRequests = 16;
         private long reportRequestBytes = 1L << 20;
         private long reportIntervalS = 600;
+        private int maxAttentionMapTokens = 512;
 
         public Builder modelsDir(Path v) { modelsDir = v; return this; }
         public Builder host(String v) { host = v; return this; }
@@ -109,11 +113,13 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         public Builder reportRequests(int v) { reportRequests = v; return this; }
         public Builder reportRequestBytes(long v) { reportRequestBytes = v; return this; }
         public Builder reportIntervalS(long v) { reportIntervalS = v; return this; }
+        public Builder maxAttentionMapTokens(int v) { maxAttentionMapTokens = v; return this; }
 
         public ServerOptions build() {
             return new ServerOptions(modelsDir, host, port, device, maxBodyBytes, maxBatchSize, maxSequenceLength,
                     maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb, maxHeaderBytes, idleTimeoutMs,
-                    bodyTimeoutMs, bodyBudgetMb, reportRequests, reportRequestBytes, reportIntervalS);
+                    bodyTimeoutMs, bodyBudgetMb, reportRequests, reportRequestBytes, reportIntervalS,
+                    maxAttentionMapTokens);
         }
     }
 }

@@ -105,7 +105,7 @@ public final class VigilServer implements AutoCloseable {
         this.options = options;
         this.probes = new ProbeLayer(options.probeQueue(), options.maxInflight(),
                 options.probeBufferMb() << 20, options.reportRequests(), options.reportRequestBytes(),
-                metrics.registry());
+                options.maxAttentionMapTokens(), metrics.registry());
         this.observer = observer == null ? probes : observer;
         this.admission = new AdmissionControl(options.maxInflight(), options.maxQueue(), 60_000);
         this.requestMemory = new MemoryBudget(options.bodyBudgetMb() << 20);

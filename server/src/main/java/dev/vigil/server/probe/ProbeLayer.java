@@ -72,24 +72,28 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     private volatile BooleanSupplier cuda = () -> false;
     private final int recordedRequests;
     private final long recordedRequestBytes;
+    private final int maxAttentionMapTokens;
     private final ShadowRunner shadow = new ShadowRunner();
 
     /**
      * @param queueCapacity probed requests that may wait for the worker; beyond, requests are dropped (counted)
      * @param maxInflight   model runs at once; with the queue, it bounds each model's tap buffer sets
      * @param tapBufferBytes the direct memory all models' reused tap buffers may hold together
-     * @param registry      where the probe metrics are registered
+     * @param registry      where the probe metrics are registered; no runs are recorded, and attention maps may have
+     *                      up to 512 tokens (the server's default)
      */
     public ProbeLayer(int queueCapacity, int maxInflight, long tapBufferBytes, PrometheusRegistry registry) {
-        this(queueCapacity, maxInflight, tapBufferBytes, 0, 1, registry);
+        this(queueCapacity, maxInflight, tapBufferBytes, 0, 1, 512, registry);
     }
 
     /**
      * @param recordedRequests     probed runs each model keeps recorded ({@link RequestReservoir}); 0 for none
      * @param recordedRequestBytes the largest run's inputs that may be recorded
+     * @param maxAttentionMapTokens the most tokens an {@code inspect_attention} map may have; 400 above
      */
     public ProbeLayer(int queueCapacity, int maxInflight, long tapBufferBytes, int recordedRequests,
-                      long recordedRequestBytes, PrometheusRegistry registry) {
+                      long recordedRequestBytes, int maxAttentionMapTokens, PrometheusRegistry registry) {
+        this.maxAttentionMapTokens = maxAttentionMapTokens;
         this.recordedRequests = recordedRequests;
         this.recordedRequestBytes = recordedRequestBytes;
         Histogram duration = Histogram.builder().name("vigil_probe_duration_seconds")
@@ -257,6 +261,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         AttentionRequest attention = AttentionRequest.of(request);
         if (attention != null) {
             checkAttentionLayer(model.name(), probed, attention);
+            checkAttentionTokens(model.name(), probed, feeds);
         }
         if (probed == null || !probed.probed()) {
             return RunTaps.NONE;
@@ -411,6 +416,21 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             throw new ApiException(400, AttentionRequest.PARAMETER + ".layer " + attention.layer()
                     + " is not a probed attention layer of model '" + name + "'; its probed attention layers are "
                     + layers);
+        }
+    }
+
+    /** 400 when the map would have more tokens than the limit (the map holds their square; checked before the run). */
+    private void checkAttentionTokens(String name, ProbedModel probed, Map<String, OnnxTensor> feeds) {
+        int tokens;
+        try {
+            tokens = TapReader.firstSequenceTokens(probed, feeds);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            return; // the run's probe read answers with what it cannot read
+        }
+        if (tokens > maxAttentionMapTokens) {
+            throw new ApiException(400, AttentionRequest.PARAMETER + " maps at most " + maxAttentionMapTokens
+                    + " tokens (--max-attention-map-tokens); the first sequence of this request to model '" + name
+                    + "' has " + tokens);
         }
     }
 

@@ -45,6 +45,21 @@ final class TapReader {
         return new int[]{dims.length > 0 ? Math.toIntExact(dims[0]) : 1, dims.length > 1 ? Math.toIntExact(dims[1]) : 1};
     }
 
+    /** The tokens of the batch's first sequence: its unmasked positions, or its whole token axis without a mask. */
+    static int firstSequenceTokens(ProbedModel model, Map<String, OnnxTensor> feeds) {
+        int tokens = batchAndTokens(model, feeds)[1];
+        OnnxTensor mask = mask(model, feeds);
+        if (mask == null) {
+            return tokens;
+        }
+        byte[] row = maskBytes(mask);
+        int n = 0;
+        for (int i = 0; i < tokens; i++) {
+            n += row[i];
+        }
+        return n;
+    }
+
     private static OnnxTensor mask(ProbedModel model, Map<String, OnnxTensor> feeds) {
         OnnxTensor mask = feeds.get(model.settings().attentionMaskInput());
         return mask != null && mask.getInfo().getShape().length == 2 ? mask : null;
