@@ -145,7 +145,8 @@ public final class VigilServer implements AutoCloseable {
         repository = ModelRepository.load(options.modelsDir(), sessions, options.maxBatchSize(),
                 options.maxSequenceLength(), probes);
         inference = new InferenceService(sessions.environment(), metrics, observer);
-        batchers = new Batchers(repository, inference, admission, metrics.registry());
+        batchers = new Batchers(repository, inference, admission, metrics.registry(),
+                sessions.effectiveDevice().equals("cpu"));
         Set<String> served = new HashSet<>();
         for (ModelRepository.Entry e : repository.entries().values()) {
             metrics.initModel(e.name());

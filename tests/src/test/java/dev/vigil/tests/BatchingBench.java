@@ -8,6 +8,7 @@ import dev.vigil.server.serving.Device;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -22,8 +23,9 @@ import java.util.regex.Pattern;
  * interleaved in rounds. Prints req/s, p50/p99, the on/off throughput ratio, the process's CPU time per request
  * (what a shared machine does not distort) and the mean merged batch size.
  *
- * <p>Run: {@code scripts/probe-bench.sh batching [short requests] [128-token requests] [max_queue_delay_us]}
- * (defaults 256, 64, 2000; each cell sends at least 8 short or 2 long requests per client thread and round).
+ * <p>Run: {@code scripts/probe-bench.sh batching [short requests] [128-token requests] [max_queue_delay_us]
+ * [concurrencies] [kinds]} (defaults 256, 64, 2000, {@code 1,8,32}, {@code short,long}; each cell sends at least 8
+ * short or 2 long requests per client thread and round).
  */
 public final class BatchingBench {
     private static final String[] WORDS = {"the", "model", "serves", "requests", "over", "http", "and", "every",
@@ -42,6 +44,9 @@ public final class BatchingBench {
         int shortRequests = args.length > 0 ? Integer.parseInt(args[0]) : 256;
         int longRequests = args.length > 1 ? Integer.parseInt(args[1]) : 64;
         long delayUs = args.length > 2 ? Long.parseLong(args[2]) : 2000;
+        int[] concurrencies = Arrays.stream((args.length > 3 ? args[3] : "1,8,32").split(","))
+                .mapToInt(Integer::parseInt).toArray();
+        List<String> kinds = List.of((args.length > 4 ? args[4] : "short,long").split(","));
         Path bundled = Files.isDirectory(MiniLmTextTest.MODELS) ? MiniLmTextTest.MODELS : Path.of("models");
         Path source = bundled.resolve(MiniLmTextTest.MODEL).toAbsolutePath();
         Path repo = Files.createTempDirectory("vigil-batching-bench");
@@ -64,7 +69,10 @@ public final class BatchingBench {
                     + "| off/on CPU | mean merged batch |");
             rows.add("|---|---|---|---|---|---|---|---|---|---|---|");
             for (String kind : new String[]{"short sentence", "128 tokens"}) {
-                for (int conc : new int[]{1, 8, 32}) {
+                if (!kinds.contains(kind.equals("128 tokens") ? "long" : "short")) {
+                    continue;
+                }
+                for (int conc : concurrencies) {
                     ServingBench.Call[] calls = new ServingBench.Call[2];
                     for (int v = 0; v < 2; v++) {
                         String path = "/v2/models/" + (v == 0 ? "off" : "on") + "/infer";

@@ -8,7 +8,10 @@ import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpResponse;
@@ -33,8 +36,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Dynamic batching on the real MiniLM: one server holds the model twice, {@code plain} (every request alone) and
  * {@code batched} ({@code max_queue_delay_us} 300 ms). Concurrent requests of different lengths sent to
  * {@code batched} are merged into fewer runs, and each response equals the same request run alone on
- * {@code plain}; the probe statistics of both models over the same requests are equal too.
+ * {@code plain}; the probe statistics of both models over the same requests are equal too. One server serves every
+ * test (MiniLM loads twice); the probe statistics test runs first, while the models' windows hold nothing else.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DynamicBatchingTest {
     private static final long DELAY_US = 300_000;
     private static final double TOLERANCE = 1e-5;
@@ -195,6 +200,30 @@ class DynamicBatchingTest {
     }
 
     @Test
+    void onACpuShortAndLongRequestsOfOneBatchRunApart() throws Exception {
+        // 4 sequences of 6 tokens and 4 of 100: padded together they cost 8 × 100 token rows, apart 4 × 6 + 4 × 100
+        // and one more run, so no run mixes the two (each has at most 4 rows)
+        Random random = new Random(5);
+        List<String> bodies = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            bodies.add(tensorRequest(random, 1, i % 2 == 0 ? 6 : 100));
+        }
+        String before = Http.text(http.get("/metrics"));
+        List<JsonNode> batched = concurrently("batched", bodies);
+        String after = Http.text(http.get("/metrics"));
+        for (int i = 0; i < bodies.size(); i++) {
+            assertSameOutputs(alone(bodies.get(i)), batched.get(i), "request " + i);
+        }
+        double runs = sample(after, "vigil_batch_size_count{}") - sample(before, "vigil_batch_size_count{}");
+        double rows = sample(after, "vigil_batch_size_sum{}") - sample(before, "vigil_batch_size_sum{}");
+        String upTo4 = "vigil_batch_size_bucket{,le=\"4.0\"}";
+        double small = sample(after, upTo4) - sample(before, upTo4);
+        assertEquals(8, rows, after);
+        assertTrue(runs >= 2, "ran as " + runs + " runs");
+        assertEquals(runs, small, "every run has at most 4 rows: " + series(after, "batched"));
+    }
+
+    @Test
     void aLoneRequestWaitsAboutTheDelayAndInspectRunsAlone() {
         String body = textRequest(List.of("a lone sentence"));
         long t0 = System.nanoTime();
@@ -210,73 +239,56 @@ class DynamicBatchingTest {
     }
 
     @Test
-    void probeStatisticsWithBatchingEqualThoseWithout(@TempDir Path own) throws Exception {
-        // a fresh pair of models, so that only these requests are in their windows
-        Path minilm = MiniLmTextTest.MODELS.resolve(MiniLmTextTest.MODEL).toAbsolutePath();
-        try (VigilServer probed = startPair(own, minilm)) {
-            Http client = new Http(probed.port());
-            List<String> s = MiniLmTextTest.SENTENCES;
-            List<String> bodies = new ArrayList<>();
-            for (int i = 0; i < 10; i++) {
-                bodies.add(textRequest(List.of(s.get(i), s.get(i + 10))));
-            }
-            for (String body : bodies) {
-                assertEquals(200, client.postJson("/v2/models/plain/infer", body).statusCode());
-            }
-            ExecutorService pool = Executors.newFixedThreadPool(bodies.size());
-            List<Future<HttpResponse<byte[]>>> futures = new ArrayList<>();
-            for (String body : bodies) {
-                futures.add(pool.submit(() -> client.postJson("/v2/models/batched/infer", body)));
-            }
-            for (Future<HttpResponse<byte[]>> f : futures) {
-                assertEquals(200, f.get().statusCode());
-            }
-            pool.shutdown();
-            Map<String, Double> plain = Map.of();
-            Map<String, Double> batched = Map.of();
-            for (int attempt = 0; attempt < 100; attempt++) {
-                String metrics = Http.text(client.get("/metrics"));
-                plain = series(metrics, "plain");
-                batched = series(metrics, "batched");
-                if (plain.get("vigil_window_tokens{}") != null && plain.get("vigil_window_tokens{}") > 0
-                        && plain.get("vigil_window_tokens{}").equals(batched.get("vigil_window_tokens{}"))) {
-                    break;
-                }
-                Thread.sleep(100);
-            }
-            assertEquals(plain.get("vigil_window_tokens{}"), batched.get("vigil_window_tokens{}"));
-            assertEquals(0.0, batched.getOrDefault("vigil_probe_dropped_total{}", 0.0), "no probed run dropped");
-            int compared = 0;
-            for (Map.Entry<String, Double> e : plain.entrySet()) {
-                String key = e.getKey();
-                if (!key.matches("vigil_(attention|massive|neurons|quant|token_cosine|window_tokens|tokens_total).*")) {
-                    continue;
-                }
-                Double other = batched.get(key);
-                assertTrue(other != null, key + " missing with batching");
-                double a = e.getValue();
-                double tolerance = 1e-3 * Math.max(1, Math.abs(a));
-                assertTrue(Math.abs(a - other) <= tolerance || (Double.isNaN(a) && Double.isNaN(other)),
-                        key + ": " + a + " without batching, " + other + " with");
-                compared++;
-            }
-            assertTrue(compared > 100, "compared " + compared + " series");
-            assertFalse(batched.get("vigil_batch_size_count{}").equals(plain.get("vigil_batch_size_count{}")),
-                    "the batched model ran fewer, larger batches");
+    @Order(1)
+    void probeStatisticsWithBatchingEqualThoseWithout() throws Exception {
+        // the first test, so that only these requests are in the two models' windows
+        List<String> s = MiniLmTextTest.SENTENCES;
+        List<String> bodies = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            bodies.add(textRequest(List.of(s.get(i), s.get(i + 10))));
         }
-    }
-
-    private static VigilServer startPair(Path dir, Path minilm) throws Exception {
-        for (String name : List.of("plain", "batched")) {
-            Path model = Files.createDirectories(dir.resolve(name));
-            Files.createSymbolicLink(model.resolve("model.onnx"), minilm.resolve("model.onnx"));
-            Files.createSymbolicLink(model.resolve("tokenizer.json"), minilm.resolve("tokenizer.json"));
-            Files.writeString(model.resolve("config.json"), "{\"max_batch_size\":32"
-                    + (name.equals("batched") ? ",\"dynamic_batching\":{\"max_queue_delay_us\":" + DELAY_US + "}" : "")
-                    + "}");
+        for (String body : bodies) {
+            assertEquals(200, http.postJson("/v2/models/plain/infer", body).statusCode());
         }
-        VigilServer s = new VigilServer(TestServers.cpu(dir).build());
-        s.start();
-        return s;
+        ExecutorService pool = Executors.newFixedThreadPool(bodies.size());
+        List<Future<HttpResponse<byte[]>>> futures = new ArrayList<>();
+        for (String body : bodies) {
+            futures.add(pool.submit(() -> http.postJson("/v2/models/batched/infer", body)));
+        }
+        for (Future<HttpResponse<byte[]>> f : futures) {
+            assertEquals(200, f.get().statusCode());
+        }
+        pool.shutdown();
+        Map<String, Double> plain = Map.of();
+        Map<String, Double> batched = Map.of();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            String metrics = Http.text(http.get("/metrics"));
+            plain = series(metrics, "plain");
+            batched = series(metrics, "batched");
+            if (plain.get("vigil_window_tokens{}") != null && plain.get("vigil_window_tokens{}") > 0
+                    && plain.get("vigil_window_tokens{}").equals(batched.get("vigil_window_tokens{}"))) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        assertEquals(plain.get("vigil_window_tokens{}"), batched.get("vigil_window_tokens{}"));
+        assertEquals(0.0, batched.getOrDefault("vigil_probe_dropped_total{}", 0.0), "no probed run dropped");
+        int compared = 0;
+        for (Map.Entry<String, Double> e : plain.entrySet()) {
+            String key = e.getKey();
+            if (!key.matches("vigil_(attention|massive|neurons|quant|token_cosine|window_tokens|tokens_total).*")) {
+                continue;
+            }
+            Double other = batched.get(key);
+            assertTrue(other != null, key + " missing with batching");
+            double a = e.getValue();
+            double tolerance = 1e-3 * Math.max(1, Math.abs(a));
+            assertTrue(Math.abs(a - other) <= tolerance || (Double.isNaN(a) && Double.isNaN(other)),
+                    key + ": " + a + " without batching, " + other + " with");
+            compared++;
+        }
+        assertTrue(compared > 100, "compared " + compared + " series");
+        assertFalse(batched.get("vigil_batch_size_count{}").equals(plain.get("vigil_batch_size_count{}")),
+                "the batched model ran fewer, larger batches");
     }
 }

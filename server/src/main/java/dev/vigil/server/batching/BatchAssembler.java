@@ -86,6 +86,16 @@ final class BatchAssembler {
         return key.toString();
     }
 
+    /** Whether requests of this key are padded to a common length when they share a run. */
+    static boolean padded(Object key) {
+        return TOKENS_KEY.equals(key);
+    }
+
+    /** The token length of a request whose key is padded: the token axis of its attention mask. */
+    int length(PreparedRequest request) {
+        return (int) request.feeds().get(model.attentionMaskInput()).shape()[1];
+    }
+
     /** Token inputs only, INT64 {@code [batch, tokens]}, with an attention mask among them: padding is masked. */
     private boolean paddable(PreparedRequest request) {
         if (model.attentionMaskInput() == null || !request.feeds().containsKey(model.attentionMaskInput())) {
@@ -112,7 +122,7 @@ final class BatchAssembler {
             tokens += r.tokens();
             fromModel.addAll(r.fromModel());
             if (padded) {
-                length = Math.max(length, (int) r.feeds().get(model.attentionMaskInput()).shape()[1]);
+                length = Math.max(length, length(r));
             }
         }
         Map<String, InputTensor> feeds = new LinkedHashMap<>();
@@ -170,7 +180,7 @@ final class BatchAssembler {
         List<InferResponse> responses = new ArrayList<>(requests.size());
         int offset = 0;
         for (PreparedRequest r : requests) {
-            int own = length < 0 ? -1 : (int) r.feeds().get(model.attentionMaskInput()).shape()[1];
+            int own = length < 0 ? -1 : length(r);
             List<OutputTensor> outputs = new ArrayList<>(r.wanted().size());
             for (Map.Entry<String, Boolean> w : r.wanted().entrySet()) {
                 OnnxTensor tensor = values.get(w.getKey());

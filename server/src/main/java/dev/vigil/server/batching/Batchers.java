@@ -25,9 +25,11 @@ public final class Batchers implements AutoCloseable {
      * unbatched (logged).
      *
      * @param admission bounds the model runs: each batch takes one slot while it runs
+     * @param cpu       whether the models run on a CPU: then a padded batch of mixed lengths may run as several runs
+     *                  of similar length
      */
     public Batchers(ModelRepository repository, InferenceService inference, AdmissionControl admission,
-                    PrometheusRegistry registry) {
+                    PrometheusRegistry registry, boolean cpu) {
         Histogram queueDelay = Histogram.builder().name("vigil_batch_queue_delay_seconds")
                 .help("Time a request waited in its model's dynamic batching queue before its batch ran")
                 .labelNames("model")
@@ -40,7 +42,7 @@ public final class Batchers implements AutoCloseable {
             }
             try {
                 batchers.put(model.name(), new DynamicBatcher(model, inference, admission,
-                        queueDelay.labelValues(model.name())));
+                        queueDelay.labelValues(model.name()), cpu));
                 LOG.info("Model '{}': dynamic batching up to {} rows, max_queue_delay_us {}, preferred sizes {}",
                         model.name(), model.maxBatchSize(), model.config().dynamicBatching().maxQueueDelayUs(),
                         model.config().dynamicBatching().preferredBatchSizes());

@@ -25,7 +25,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * One model's dynamic batcher (Triton's semantics): requests wait in a bounded queue; one thread takes the oldest
  * and the compatible requests behind it, up to {@code max_batch_size} rows, and runs them as one batch as soon as
  * the batch reaches {@code max_batch_size} or a preferred size, or when the oldest request has waited
- * {@code max_queue_delay_us}. One batch runs at a time; the next one gathers meanwhile.
+ * {@code max_queue_delay_us}. One batch runs at a time; the next one gathers meanwhile. On a CPU a batch of padded
+ * token requests runs as several runs of similar length when that computes fewer padding tokens than it costs in
+ * extra runs, and in runs of at most {@link LengthGroups#CPU_MAX_TOKENS} padded tokens ({@link LengthGroups}),
+ * shortest first.
  */
 public final class DynamicBatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DynamicBatcher.class);
@@ -39,20 +42,25 @@ public final class DynamicBatcher implements AutoCloseable {
     private final BatchAssembler assembler;
     private final DistributionDataPoint queueDelay;
     private final long delayNanos;
+    private final int runCost;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     private final Thread thread;
     private boolean closed;
 
-    private record Pending(PreparedRequest request, Object key, long enqueued, CompletableFuture<InferResponse> result) {
+    /** A queued request; {@code length} is its token length when its key is padded, else 0. */
+    private record Pending(PreparedRequest request, Object key, int length, long enqueued,
+                           CompletableFuture<InferResponse> result) {
     }
 
     /**
+     * @param splitByLength whether a padded batch may run as several runs of similar length (on a CPU, where a run
+     *                      costs about its padded tokens; on a GPU it costs about the same at any batch size)
      * @throws IllegalArgumentException when the model's tensors cannot be split by rows (then it is not batched)
      */
     DynamicBatcher(ServedModel model, InferenceService inference, AdmissionControl admission,
-                   DistributionDataPoint queueDelay) {
+                   DistributionDataPoint queueDelay, boolean splitByLength) {
         this.model = model;
         this.inference = inference;
         this.admission = admission;
@@ -60,6 +68,7 @@ public final class DynamicBatcher implements AutoCloseable {
         this.assembler = new BatchAssembler(model);
         this.queueDelay = queueDelay;
         this.delayNanos = TimeUnit.MICROSECONDS.toNanos(settings.maxQueueDelayUs());
+        this.runCost = splitByLength ? LengthGroups.CPU_RUN_COST : -1;
         this.thread = new Thread(this::loop, "vigil-batcher-" + model.name());
         thread.setDaemon(true);
         thread.start();
@@ -71,7 +80,9 @@ public final class DynamicBatcher implements AutoCloseable {
      * @throws ApiException 503 when the queue is full or the server is stopping; the run's own errors
      */
     public InferResponse infer(PreparedRequest request) {
-        Pending p = new Pending(request, assembler.key(request), System.nanoTime(), new CompletableFuture<>());
+        Object key = assembler.key(request);
+        Pending p = new Pending(request, key, BatchAssembler.padded(key) ? assembler.length(request) : 0,
+                System.nanoTime(), new CompletableFuture<>());
         lock.lock();
         try {
             if (closed) {
@@ -113,7 +124,9 @@ public final class DynamicBatcher implements AutoCloseable {
             if (batch == null) {
                 return;
             }
-            run(batch);
+            for (List<Pending> run : runs(batch)) {
+                runTogether(run);
+            }
         }
     }
 
@@ -173,7 +186,29 @@ public final class DynamicBatcher implements AutoCloseable {
         return new Gathered(batch, rows, rows >= model.maxBatchSize());
     }
 
-    private void run(List<Pending> batch) {
+    /** The runs of a batch taken from the queue: the batch itself, or on a CPU runs of similar length. */
+    private List<List<Pending>> runs(List<Pending> batch) {
+        if (runCost < 0 || batch.size() < 2 || !BatchAssembler.padded(batch.get(0).key())) {
+            return List.of(batch);
+        }
+        int[] lengths = new int[batch.size()];
+        int[] rows = new int[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            lengths[i] = batch.get(i).length();
+            rows[i] = batch.get(i).request().rows();
+        }
+        List<List<Pending>> runs = new ArrayList<>();
+        for (int[] group : LengthGroups.split(lengths, rows, runCost, LengthGroups.CPU_MAX_TOKENS)) {
+            List<Pending> part = new ArrayList<>(group.length);
+            for (int i : group) {
+                part.add(batch.get(i));
+            }
+            runs.add(part);
+        }
+        return runs;
+    }
+
+    private void runTogether(List<Pending> batch) {
         long start = System.nanoTime();
         for (Pending p : batch) {
             queueDelay.observe((start - p.enqueued()) / 1e9);
