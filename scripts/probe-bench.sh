@@ -11,7 +11,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-mvn -B -q -ntp -pl probes,server,tests test-compile dependency:build-classpath \
+mvn -B -q -ntp -pl probes,server,exporter,tests test-compile dependency:build-classpath \
   -Dmdep.outputFile=target/bench-cp.txt -Dmdep.includeScope=test
 # A -cp of a few KB made ONNX Runtime's native load crash (SIGSEGV) here: a manifest-only jar carries the path.
 dir="$root/tests/target/bench"

@@ -5,18 +5,24 @@ import java.util.Arrays;
 
 /**
  * Quantization ranges of a site tensor over the window's real rows (SPEC §5): exact min/max/abs max, moments for the
- * kurtosis (shifted by the window's first row mean so the fourth-moment sums do not cancel), per-channel min and max
+ * kurtosis (shifted by a row mean so the fourth-moment sums do not cancel), per-channel min and max
  * for outlier channels, and an {@link AbsHistogram} for the percentiles and the int8 SQNR. One pass per row: the row
  * is copied to a reused array, then reduced into per-channel accumulators, so that no element's update waits on the
  * previous one's and the loop runs in vector lanes (a running sum per row was half the cost). The moments are summed
- * in float over up to {@value #FLOAT_ROWS} rows, then in double: the kurtosis is within 1e-6 relative of a
- * double-precision reference.
+ * in float over up to {@value #FLOAT_ROWS} rows shifted by the request's first row mean, then moved in double to the
+ * window's shift (its first row mean): the kurtosis is within 1e-6 relative of a double-precision reference.
  *
- * <p>The same row loop keeps the cumulative counters of SPEC §6 ({@link QuantCounters}): raw power sums split by sign,
- * summed in float per block of rows like the moments, then added per channel to double sums that are never reset.
- * Every float term is non-negative, so each counter only grows. A block with a non-finite value (its Σx⁴ is then not
- * finite) is summed again element by element, leaving out and counting the non-finite values. Each closed window's
- * {@link AbsHistogram} is folded into a {@link CumulativeAbsHistogram}. Used by one thread.
+ * <p>The cumulative counters of SPEC §6 ({@link QuantCounters}) are raw power sums split by sign. The row loop keeps
+ * only two more per-channel sums for them: {@code Σt} of the channel's minority side {@code t = max(σ·x, 0)}
+ * ({@code σ = −1}, the negative parts, where Σx of the previous block of rows was positive, or of the request's first
+ * block for its first), and likewise {@code Σt³} with the sign of Σx³. When a block closes, {@code Σx … Σx⁴} follow
+ * from the shifted sums by binomial expansion in double and the majority side is {@code |Σx| + Σt} (likewise for the
+ * cubes). Adding the small side to the signed sum, never
+ * subtracting it from a large one, keeps each side's precision when one sign dominates (GELU outputs); six more
+ * accumulators in the row loop had made it three times dearer. Every block term is clamped at 0, so each counter only
+ * grows. The block sums depend on the request alone, so replicas' counters add up to one server's. A block with a non-finite value (its Σd⁴ is then not finite) is summed again element by element, leaving
+ * out and counting the non-finite values. Each closed window's {@link AbsHistogram} is folded into a
+ * {@link CumulativeAbsHistogram}. Used by one thread.
  */
 final class QuantRangeStat {
     /** Rows summed in float before the sums move to double: rounding stays near 16 float ulps. */
@@ -28,8 +34,9 @@ final class QuantRangeStat {
     private float[] channelMax = new float[0];
     private float[] row = new float[0];
     /**
-     * Per channel, sums of {@code d, d², d³, d⁴} ({@code d = x − shift}): in float over up to {@link #FLOAT_ROWS} rows,
-     * then added to the double sums, which the snapshot adds up over channels.
+     * Per channel, sums of {@code d, d², d³, d⁴} ({@code d = x − k}, k the request's first row mean): in float over up
+     * to {@link #FLOAT_ROWS} rows, then added to the double sums (shifted by {@link #shift}), which the snapshot adds up
+     * over channels.
      */
     private float[] f1 = new float[0];
     private float[] f2 = new float[0];
@@ -39,14 +46,16 @@ final class QuantRangeStat {
     private double[] c2 = new double[0];
     private double[] c3 = new double[0];
     private double[] c4 = new double[0];
-    /** Per channel, the block's raw sums Σmax(x,0), Σmax(−x,0), Σx², Σmax(x,0)³, Σmax(−x,0)³, Σx⁴ (float). */
-    private float[] rp1 = new float[0];
-    private float[] rn1 = new float[0];
-    private float[] r2 = new float[0];
-    private float[] rp3 = new float[0];
-    private float[] rn3 = new float[0];
-    private float[] r4 = new float[0];
-    /** Per channel, the same raw sums since start (double, never reset). */
+    /**
+     * Per channel, the signs σ of the sides summed in the row loop for Σx and Σx³ ({@code −1}: the negative parts), the
+     * opposite of the channel's sign of Σx (Σx³) in the previous block (the request's first block for its first); and the block's sums {@code Σt}, {@code Σt³} of
+     * {@code t = max(σ·x, 0)} (float).
+     */
+    private float[] side = new float[0];
+    private float[] side3 = new float[0];
+    private float[] q1 = new float[0];
+    private float[] q3 = new float[0];
+    /** Per channel, Σmax(x,0), Σmax(−x,0), Σx², Σmax(x,0)³, Σmax(−x,0)³, Σx⁴ since start (never reset). */
     private double[] tp1 = new double[0];
     private double[] tn1 = new double[0];
     private double[] t2 = new double[0];
@@ -58,6 +67,7 @@ final class QuantRangeStat {
     private final CumulativeAbsHistogram cumulativeHistogram = new CumulativeAbsHistogram();
     private long count;
     private boolean shifted;
+    /** The window's shift of {@link #c1}…{@link #c4}: its first row mean (a float). */
     private double shift;
 
     QuantRangeStat(double outlierThreshold) {
@@ -71,36 +81,17 @@ final class QuantRangeStat {
             if (count > 0) {
                 throw new IllegalArgumentException("site width changed from " + channelMin.length + " to " + w);
             }
-            channelMin = new float[w];
-            channelMax = new float[w];
-            Arrays.fill(channelMin, Float.POSITIVE_INFINITY);
-            Arrays.fill(channelMax, Float.NEGATIVE_INFINITY);
-            row = new float[w];
-            f1 = new float[w];
-            f2 = new float[w];
-            f3 = new float[w];
-            f4 = new float[w];
-            c1 = new double[w];
-            c2 = new double[w];
-            c3 = new double[w];
-            c4 = new double[w];
-            rp1 = new float[w];
-            rn1 = new float[w];
-            r2 = new float[w];
-            rp3 = new float[w];
-            rn3 = new float[w];
-            r4 = new float[w];
-            tp1 = new double[w];
-            tn1 = new double[w];
-            t2 = new double[w];
-            tp3 = new double[w];
-            tn3 = new double[w];
-            t4 = new double[w];
+            allocate(w);
         }
         FloatBuffer data = t.data();
         float[] r = row;
         float[] lo = channelMin;
         float[] hi = channelMax;
+        float[] sg = side;
+        float[] sg3 = side3;
+        chooseSides(data, layout);
+        boolean first = true;
+        float k = 0f;
         int block = 0;
         int blockStart = 0;
         int rows = layout.batch * layout.rowsPerSequence;
@@ -113,11 +104,16 @@ final class QuantRangeStat {
                     blockStart = b * layout.rowsPerSequence + i;
                 }
                 data.get(layout.offset(b, i), r, 0, w);
-                if (!shifted) {
-                    shift = (float) rowMean(r, w);
-                    shifted = true;
+                if (first) {
+                    k = (float) rowMean(r, w);
+                    for (int j = 0; j < w; j++) {
+                    }
+                    if (!shifted) {
+                        shift = k;
+                        shifted = true;
+                    }
+                    first = false;
                 }
-                float k = (float) shift;
                 // per-channel sums: no add depends on the previous element's, so the loop runs in vector lanes
                 for (int j = 0; j < w; j++) {
                     float v = r[j];
@@ -129,61 +125,132 @@ final class QuantRangeStat {
                     f2[j] += d2;
                     f3[j] += d2 * d;
                     f4[j] += d2 * d2;
-                    float p = Math.max(v, 0f);
-                    float m = Math.max(-v, 0f);
-                    float v2 = v * v;
-                    rp1[j] += p;
-                    rn1[j] += m;
-                    r2[j] += v2;
-                    rp3[j] += p * p * p;
-                    rn3[j] += m * m * m;
-                    r4[j] += v2 * v2;
+                }
+                // a loop of its own: C2 vectorizes only loops small enough to unroll
+                for (int j = 0; j < w; j++) {
+                    float v = r[j];
+                    float u = Math.max(sg[j] * v, 0f);
+                    float c = Math.max(sg3[j] * v, 0f);
+                    q1[j] += u;
+                    q3[j] += c * c * c;
                 }
                 histogram.addAll(r, w);
                 count += w;
                 if (++block == FLOAT_ROWS) {
-                    flush(w);
-                    flushCounters(data, layout, blockStart, b * layout.rowsPerSequence + i + 1, block);
+                    flushCounters(data, layout, blockStart, b * layout.rowsPerSequence + i + 1, block, k);
+                    flush(w, block, k);
                     block = 0;
                 }
             }
         }
-        flush(w);
-        flushCounters(data, layout, blockStart, rows, block);
+        flushCounters(data, layout, blockStart, rows, block, k);
+        flush(w, block, k);
     }
 
     /**
-     * Adds the block's raw float sums ({@code blockRows} real rows among rows {@code from..to-1}) to the cumulative
-     * ones; when one is not finite, sums the block again in double without its non-finite values.
+     * Adds the block's power sums ({@code blockRows} real rows among rows {@code from..to-1}, shifted by {@code k}) to
+     * the cumulative ones; when one is not finite, sums the block again in double without its non-finite values.
+     * Runs before {@link #flush}, while the float sums hold the block alone.
      */
-    private void flushCounters(FloatBuffer data, RowLayout layout, int from, int to, int blockRows) {
+    private void flushCounters(FloatBuffer data, RowLayout layout, int from, int to, int blockRows, float shift) {
         if (blockRows == 0) {
             return;
         }
         int w = layout.width;
         double check = 0;
         for (int j = 0; j < w; j++) {
-            check += r4[j];
+            check += f4[j];
         }
         if (Double.isFinite(check)) {
+            double k = shift;
+            double n = blockRows;
             for (int j = 0; j < w; j++) {
-                tp1[j] += rp1[j];
-                tn1[j] += rn1[j];
-                t2[j] += r2[j];
-                tp3[j] += rp3[j];
-                tn3[j] += rn3[j];
-                t4[j] += r4[j];
+                double d1 = f1[j];
+                double d2 = f2[j];
+                double d3 = f3[j];
+                double s1 = d1 + n * k;
+                double s2 = d2 + k * (2 * d1 + n * k);
+                double s3 = d3 + k * (3 * d2 + k * (3 * d1 + n * k));
+                double s4 = f4[j] + k * (4 * d3 + k * (6 * d2 + k * (4 * d1 + n * k)));
+                double u1 = q1[j];
+                double u3 = q3[j];
+                // σ = −1: the summed side is the negative one, the positive one is Σx plus it; σ = +1 the converse
+                double toPositive = (1 - side[j]) * 0.5;
+                double toPositive3 = (1 - side3[j]) * 0.5;
+                tp1[j] += Math.max(0.0, u1 + toPositive * s1);
+                tn1[j] += Math.max(0.0, u1 - (1 - toPositive) * s1);
+                tp3[j] += Math.max(0.0, u3 + toPositive3 * s3);
+                tn3[j] += Math.max(0.0, u3 - (1 - toPositive3) * s3);
+                t2[j] += Math.max(0.0, s2);
+                t4[j] += Math.max(0.0, s4);
+                side[j] = Math.copySign(1f, (float) -s1);
+                side3[j] = Math.copySign(1f, (float) -s3);
             }
             finiteTotal += (long) blockRows * w;
         } else {
             sumFiniteOnly(data, layout, from, to);
         }
-        Arrays.fill(rp1, 0f);
-        Arrays.fill(rn1, 0f);
-        Arrays.fill(r2, 0f);
-        Arrays.fill(rp3, 0f);
-        Arrays.fill(rn3, 0f);
-        Arrays.fill(r4, 0f);
+        Arrays.fill(q1, 0f);
+        Arrays.fill(q3, 0f);
+    }
+
+    /** Sizes every per-channel array for rows {@code w} wide (only before the first value). */
+    private void allocate(int w) {
+        channelMin = new float[w];
+        channelMax = new float[w];
+        Arrays.fill(channelMin, Float.POSITIVE_INFINITY);
+        Arrays.fill(channelMax, Float.NEGATIVE_INFINITY);
+        row = new float[w];
+        f1 = new float[w];
+        f2 = new float[w];
+        f3 = new float[w];
+        f4 = new float[w];
+        c1 = new double[w];
+        c2 = new double[w];
+        c3 = new double[w];
+        c4 = new double[w];
+        side = new float[w];
+        side3 = new float[w];
+        q1 = new float[w];
+        q3 = new float[w];
+        tp1 = new double[w];
+        tn1 = new double[w];
+        t2 = new double[w];
+        tp3 = new double[w];
+        tn3 = new double[w];
+        t4 = new double[w];
+    }
+
+    /**
+     * Sets each channel's sides for the request's first block: the opposite signs of its Σx and Σx³ over that block's
+     * rows (from the request alone, so that its counters do not depend on what came before).
+     */
+    private void chooseSides(FloatBuffer data, RowLayout layout) {
+        int w = layout.width;
+        float[] r = row;
+        Arrays.fill(q1, 0f);
+        Arrays.fill(q3, 0f);
+        int seen = 0;
+        for (int b = 0; b < layout.batch && seen < FLOAT_ROWS; b++) {
+            for (int i = 0; i < layout.rowsPerSequence && seen < FLOAT_ROWS; i++) {
+                if (!layout.real(b, i)) {
+                    continue;
+                }
+                data.get(layout.offset(b, i), r, 0, w);
+                for (int j = 0; j < w; j++) {
+                    float v = r[j];
+                    q1[j] += v;
+                    q3[j] += v * v * v;
+                }
+                seen++;
+            }
+        }
+        for (int j = 0; j < w; j++) {
+            side[j] = Math.copySign(1f, -q1[j]);
+            side3[j] = Math.copySign(1f, -q3[j]);
+        }
+        Arrays.fill(q1, 0f);
+        Arrays.fill(q3, 0f);
     }
 
     /** The slow path of a block holding a non-finite value: double sums of its finite values, the others counted. */
@@ -222,13 +289,21 @@ final class QuantRangeStat {
                 sum(t4), cumulativeHistogram.buckets(histogram));
     }
 
-    /** Moves the float per-channel sums of the last few rows into the double ones. */
-    private void flush(int w) {
+    /**
+     * Moves the float per-channel sums of the last {@code blockRows} rows, shifted by the request's {@code k}, into the
+     * double ones, shifted by the window's: {@code Σ(d + δ)^p} expanded with {@code δ = k − shift} in double.
+     */
+    private void flush(int w, int blockRows, float k) {
+        double delta = (double) k - shift;
+        double n = blockRows;
         for (int j = 0; j < w; j++) {
-            c1[j] += f1[j];
-            c2[j] += f2[j];
-            c3[j] += f3[j];
-            c4[j] += f4[j];
+            double d1 = f1[j];
+            double d2 = f2[j];
+            double d3 = f3[j];
+            c1[j] += d1 + n * delta;
+            c2[j] += d2 + delta * (2 * d1 + n * delta);
+            c3[j] += d3 + delta * (3 * d2 + delta * (3 * d1 + n * delta));
+            c4[j] += f4[j] + delta * (4 * d3 + delta * (6 * d2 + delta * (4 * d1 + n * delta)));
         }
         Arrays.fill(f1, 0f);
         Arrays.fill(f2, 0f);
@@ -321,31 +396,7 @@ final class QuantRangeStat {
             if (count > 0) {
                 throw new IllegalArgumentException("site width changed from " + channelMin.length + " to " + w);
             }
-            channelMin = new float[w];
-            channelMax = new float[w];
-            Arrays.fill(channelMin, Float.POSITIVE_INFINITY);
-            Arrays.fill(channelMax, Float.NEGATIVE_INFINITY);
-            row = new float[w];
-            f1 = new float[w];
-            f2 = new float[w];
-            f3 = new float[w];
-            f4 = new float[w];
-            c1 = new double[w];
-            c2 = new double[w];
-            c3 = new double[w];
-            c4 = new double[w];
-            rp1 = new float[w];
-            rn1 = new float[w];
-            r2 = new float[w];
-            rp3 = new float[w];
-            rn3 = new float[w];
-            r4 = new float[w];
-            tp1 = new double[w];
-            tn1 = new double[w];
-            t2 = new double[w];
-            tp3 = new double[w];
-            tn3 = new double[w];
-            t4 = new double[w];
+            allocate(w);
         }
         long n = r.realRows() * w;
         if (n == 0) {

@@ -111,6 +111,54 @@ class FleetCountersTest {
         assertEquals(q.values(), q.absValues().total(), "the histogram holds the finite values only");
     }
 
+    /**
+     * The sums split by sign keep their precision when one sign dominates: GELU outputs (a small negative side),
+     * their negation, and values far from 0 (one side empty), over requests of differing shifts.
+     */
+    @Test
+    void eachSideIsPreciseWhenOneSignDominates() {
+        Random rnd = new Random(8);
+        for (int kind = 0; kind < 3; kind++) {
+            ModelProbe probe = new ModelProbe(List.of(ACT), settings);
+            double[] expected = new double[6];
+            for (int n = 0; n < 6; n++) {
+                int t = 5 + rnd.nextInt(40);
+                float[] x = new float[t * F];
+                for (int i = 0; i < x.length; i++) {
+                    double g = rnd.nextGaussian() * (1 + i % 7);
+                    double gelu = 0.5 * g * (1 + erf(g / Math.sqrt(2)));
+                    x[i] = (float) (kind == 0 ? gelu : kind == 1 ? -gelu : 40 + n + rnd.nextGaussian());
+                    double v = x[i];
+                    double p = Math.max(v, 0);
+                    double m = Math.max(-v, 0);
+                    expected[0] += p;
+                    expected[1] += m;
+                    expected[2] += v * v;
+                    expected[3] += p * p * p;
+                    expected[4] += m * m * m;
+                    expected[5] += v * v * v * v;
+                }
+                probe.observe(new ProbedBatch(1, t, null, Map.of("act",
+                        new TapTensor(FloatBuffer.wrap(x), new long[] {1, t, F}))));
+            }
+            QuantCounters q = probe.snapshot().sites().get(0).counters().quant();
+            double[] got = {q.positiveSum(), q.negativeSum(), q.sumSquares(), q.positiveCubes(), q.negativeCubes(),
+                    q.fourthPowers()};
+            for (int i = 0; i < 6; i++) {
+                // relative to the sum itself, however small: 0 when a side is empty
+                assertEquals(expected[i], got[i], 2e-6 * expected[i], "case " + kind + " power sum " + i);
+            }
+        }
+    }
+
+    /** erf to 1.5e-7 (Abramowitz and Stegun 7.1.26): a GELU for test data. */
+    private static double erf(double z) {
+        double t = 1 / (1 + 0.3275911 * Math.abs(z));
+        double y = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                + t * 1.061405429)))) * Math.exp(-z * z);
+        return Math.copySign(y, z);
+    }
+
     @Test
     void nativeBucketsHoldTheirValuesAndGiveQuantilesWithinOnePercent() {
         Random rnd = new Random(5);
