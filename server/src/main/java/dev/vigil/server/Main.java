@@ -51,9 +51,19 @@ public final class Main implements Callable<Integer> {
             + "choose (default: ${DEFAULT-VALUE})")
     int intraOpThreads = DEFAULTS.intraOpThreads();
 
-    @Option(names = "--probe-queue", description = "probed requests that may wait for the probe worker; beyond, "
-            + "they are not probed and count in vigil_probe_dropped_total (default: ${DEFAULT-VALUE})")
+    @Option(names = "--probe-queue", description = "probed requests that may wait for a probe worker; beyond "
+            + "(after --probe-wait-ms), they are not probed and count in vigil_probe_dropped_total "
+            + "(default: ${DEFAULT-VALUE})")
     int probeQueue = DEFAULTS.probeQueue();
+
+    @Option(names = "--probe-workers", description = "threads that add probed requests to the statistics, one "
+            + "model at a time each (default: ${DEFAULT-VALUE})")
+    int probeWorkers = DEFAULTS.probeWorkers();
+
+    @Option(names = "--probe-wait-ms", description = "how long a sampled request may wait for a tap buffer set "
+            + "before its run, and for room in the probe queue after it, before it is not probed; 0 drops at once "
+            + "(default: ${DEFAULT-VALUE})")
+    long probeWaitMs = DEFAULTS.probeWaitMs();
 
     @Option(names = "--probe-buffer-mb", description = "MiB of direct memory that the reused tap buffers of all "
             + "models may hold together; a probed request that does not fit is not probed "
@@ -109,7 +119,8 @@ public final class Main implements Callable<Integer> {
                     .probeQueue(probeQueue).probeBufferMb(probeBufferMb).maxHeaderBytes(maxHeaderBytes)
                     .idleTimeoutMs(idleTimeoutMs).bodyTimeoutMs(bodyTimeoutMs).bodyBudgetMb(bodyBudgetMb)
                     .reportRequests(reportRequests).reportRequestBytes(reportRequestBytes)
-                    .reportIntervalS(reportIntervalS).maxAttentionMapTokens(maxAttentionMapTokens).build();
+                    .reportIntervalS(reportIntervalS).maxAttentionMapTokens(maxAttentionMapTokens)
+                    .probeWorkers(probeWorkers).probeWaitMs(probeWaitMs).build();
         } catch (IllegalArgumentException e) {
             System.err.println("vigil: " + e.getMessage());
             return 2;

@@ -18,7 +18,8 @@ import java.nio.file.Path;
  * @param maxInflight       inference requests run at once
  * @param maxQueue          requests that may wait for a slot (503 beyond)
  * @param intraOpThreads    ONNX Runtime intra-op threads per session; 0 lets ORT choose
- * @param probeQueue        probed requests that may wait for the probe worker; beyond, they are dropped (counted)
+ * @param probeQueue        probed requests that may wait for a probe worker; beyond (after {@code probeWaitMs}),
+ *                          they are dropped (counted)
  * @param probeBufferMb     MiB of direct memory that all models' reused tap buffers may hold together
  * @param maxHeaderBytes    the request line and headers together (431 or 414 above)
  * @param idleTimeoutMs     a connection on which nothing arrives for this long is closed (408 while a body is read)
@@ -32,12 +33,16 @@ import java.nio.file.Path;
  *                          seconds after its last sweep
  * @param maxAttentionMapTokens the most tokens an {@code inspect_attention} map may have (its side: the request's
  *                          first sequence, unmasked tokens); 400 above, before the run
+ * @param probeWorkers      threads that add probed requests to the statistics (one model at a time each)
+ * @param probeWaitMs       how long a sampled request may wait for a tap buffer set before its run, and for room in
+ *                          the probe queue after it, before it is dropped from the statistics; 0 drops at once
  */
 public record ServerOptions(Path modelsDir, String host, int port, Device device, long maxBodyBytes,
                             int maxBatchSize, int maxSequenceLength, int maxInflight, int maxQueue,
                             int intraOpThreads, int probeQueue, long probeBufferMb, int maxHeaderBytes,
                             long idleTimeoutMs, long bodyTimeoutMs, long bodyBudgetMb, int reportRequests,
-                            long reportRequestBytes, long reportIntervalS, int maxAttentionMapTokens) {
+                            long reportRequestBytes, long reportIntervalS, int maxAttentionMapTokens,
+                            int probeWorkers, long probeWaitMs) {
 
     public ServerOptions {
         require(port >= 0 && port <= 65535, "port must be 0..65535");
@@ -58,6 +63,8 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
                 + "1..2^30");
         require(reportIntervalS >= 0, "quant report interval must not be negative");
         require(maxAttentionMapTokens > 0, "max attention map tokens must be positive");
+        require(probeWorkers >= 1 && probeWorkers <= 64, "probe workers must be 1..64");
+        require(probeWaitMs >= 0 && probeWaitMs <= 60_000, "probe wait ms must be 0..60000");
     }
 
     private static void require(boolean ok, String message) {
@@ -90,6 +97,8 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private long bodyTimeoutMs = 60_000;
         private long bodyBudgetMb = 512;
         private int reportRequests = 16;
+        private int probeWorkers = 2;
+        private long probeWaitMs = 250;
         private long reportRequestBytes = 1L << 20;
         private long reportIntervalS = 600;
         private int maxAttentionMapTokens = 512;
@@ -111,6 +120,8 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         public Builder bodyTimeoutMs(long v) { bodyTimeoutMs = v; return this; }
         public Builder bodyBudgetMb(long v) { bodyBudgetMb = v; return this; }
         public Builder reportRequests(int v) { reportRequests = v; return this; }
+        public Builder probeWorkers(int v) { probeWorkers = v; return this; }
+        public Builder probeWaitMs(long v) { probeWaitMs = v; return this; }
         public Builder reportRequestBytes(long v) { reportRequestBytes = v; return this; }
         public Builder reportIntervalS(long v) { reportIntervalS = v; return this; }
         public Builder maxAttentionMapTokens(int v) { maxAttentionMapTokens = v; return this; }
@@ -119,7 +130,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
             return new ServerOptions(modelsDir, host, port, device, maxBodyBytes, maxBatchSize, maxSequenceLength,
                     maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb, maxHeaderBytes, idleTimeoutMs,
                     bodyTimeoutMs, bodyBudgetMb, reportRequests, reportRequestBytes, reportIntervalS,
-                    maxAttentionMapTokens);
+                    maxAttentionMapTokens, probeWorkers, probeWaitMs);
         }
     }
 }

@@ -26,6 +26,7 @@ import dev.vigil.server.serving.ServedModel;
 import dev.vigil.server.serving.ServingMetrics;
 import dev.vigil.server.serving.SessionFactory;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import dev.vigil.server.probe.ProbeCapacity;
 import dev.vigil.server.probe.ProbeLayer;
 import dev.vigil.server.quant.QuantReport;
 import dev.vigil.server.quant.QuantizedExport;
@@ -103,9 +104,9 @@ public final class VigilServer implements AutoCloseable {
      */
     public VigilServer(ServerOptions options, RunObserver observer) {
         this.options = options;
-        this.probes = new ProbeLayer(options.probeQueue(), options.maxInflight(),
-                options.probeBufferMb() << 20, options.reportRequests(), options.reportRequestBytes(),
-                options.maxAttentionMapTokens(), metrics.registry());
+        this.probes = new ProbeLayer(new ProbeCapacity(options.probeQueue(), options.probeWorkers(),
+                options.probeWaitMs()), options.maxInflight(), options.probeBufferMb() << 20, options.reportRequests(),
+                options.reportRequestBytes(), options.maxAttentionMapTokens(), metrics.registry());
         this.observer = observer == null ? probes : observer;
         this.admission = new AdmissionControl(options.maxInflight(), options.maxQueue(), 60_000);
         this.requestMemory = new MemoryBudget(options.bodyBudgetMb() << 20);

@@ -46,8 +46,28 @@ class ProbeServerTest {
     }
 
     private void start(int probeQueue) throws Exception {
-        server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).maxInflight(8).probeQueue(probeQueue).build());
+        start(TestServers.cpu(repo).intraOpThreads(1).maxInflight(8).probeQueue(probeQueue));
+    }
+
+    private void start(ServerOptions.Builder options) throws Exception {
+        server = new VigilServer(options.build());
         http = new Http(server.start());
+    }
+
+    /** Sends {@code sent} copies of R1 to the planted model from 8 clients at once; every response must be 200. */
+    private void concurrently(int sent) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Integer>> codes = new ArrayList<>();
+            for (int i = 0; i < sent; i++) {
+                codes.add(pool.submit(() -> http.postJson("/v2/models/planted/infer", R1.json()).statusCode()));
+            }
+            for (Future<Integer> f : codes) {
+                assertEquals(200, f.get());
+            }
+        } finally {
+            pool.shutdown();
+        }
     }
 
     @AfterEach
@@ -149,21 +169,22 @@ class ProbeServerTest {
     }
 
     @Test
-    void fullQueueDropsAndCounts() throws Exception {
-        start(1);
+    void concurrentRequestsWaitForTheWorkerInsteadOfBeingDropped() throws Exception {
+        // one place in the queue and one worker for 8 clients (fullQueueDropsAndCounts: the same without the wait)
+        start(TestServers.cpu(repo).intraOpThreads(1).maxInflight(8).probeQueue(1).probeWorkers(1)
+                .probeWaitMs(30_000));
         int sent = 48;
-        ExecutorService pool = Executors.newFixedThreadPool(8);
-        try {
-            List<Future<Integer>> codes = new ArrayList<>();
-            for (int i = 0; i < sent; i++) {
-                codes.add(pool.submit(() -> http.postJson("/v2/models/planted/infer", R1.json()).statusCode()));
-            }
-            for (Future<Integer> f : codes) {
-                assertEquals(200, f.get());
-            }
-        } finally {
-            pool.shutdown();
-        }
+        concurrently(sent);
+        String text = waitForProbed("planted", sent);
+        assertEquals(0, value(text, "vigil_probe_dropped_total", "model", "planted"));
+        assertEquals(sent, value(text, "vigil_probe_requests_total", "model", "planted"));
+    }
+
+    @Test
+    void fullQueueDropsAndCounts() throws Exception {
+        start(TestServers.cpu(repo).intraOpThreads(1).maxInflight(8).probeQueue(1).probeWorkers(1).probeWaitMs(0));
+        int sent = 48;
+        concurrently(sent);
         long deadline = System.nanoTime() + 20_000_000_000L;
         double probed;
         double dropped;

@@ -68,6 +68,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     private final Map<String, RequestReservoir> reservoirs = new ConcurrentSkipListMap<>();
     private final ProbeWorker worker;
     private final int maxTapSets;
+    private final long waitNanos;
     private final TapMemoryBudget tapMemory;
     private volatile BooleanSupplier cuda = () -> false;
     private final int recordedRequests;
@@ -76,6 +77,8 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
     private final ShadowRunner shadow = new ShadowRunner();
 
     /**
+     * One worker, no waiting: a request that finds the queue full or every tap buffer set busy is dropped at once.
+     *
      * @param queueCapacity probed requests that may wait for the worker; beyond, requests are dropped (counted)
      * @param maxInflight   model runs at once; with the queue, it bounds each model's tap buffer sets
      * @param tapBufferBytes the direct memory all models' reused tap buffers may hold together
@@ -83,15 +86,16 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
      *                      up to 512 tokens (the server's default)
      */
     public ProbeLayer(int queueCapacity, int maxInflight, long tapBufferBytes, PrometheusRegistry registry) {
-        this(queueCapacity, maxInflight, tapBufferBytes, 0, 1, 512, registry);
+        this(new ProbeCapacity(queueCapacity, 1, 0), maxInflight, tapBufferBytes, 0, 1, 512, registry);
     }
 
     /**
+     * @param capacity             the probe queue, its workers and how long a request may wait for them
      * @param recordedRequests     probed runs each model keeps recorded ({@link RequestReservoir}); 0 for none
      * @param recordedRequestBytes the largest run's inputs that may be recorded
      * @param maxAttentionMapTokens the most tokens an {@code inspect_attention} map may have; 400 above
      */
-    public ProbeLayer(int queueCapacity, int maxInflight, long tapBufferBytes, int recordedRequests,
+    public ProbeLayer(ProbeCapacity capacity, int maxInflight, long tapBufferBytes, int recordedRequests,
                       long recordedRequestBytes, int maxAttentionMapTokens, PrometheusRegistry registry) {
         this.maxAttentionMapTokens = maxAttentionMapTokens;
         this.recordedRequests = recordedRequests;
@@ -99,8 +103,10 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         Histogram duration = Histogram.builder().name("vigil_probe_duration_seconds")
                 .help("Time the probe worker spends adding one probed request to the statistics")
                 .labelNames("model").classicOnly().register(registry);
-        this.worker = new ProbeWorker(queueCapacity, duration);
-        this.maxTapSets = queueCapacity + maxInflight;
+        this.worker = new ProbeWorker(capacity.queue(), capacity.workers(), capacity.waitMs(), duration);
+        // a set is in a run, waiting for a worker, or being observed
+        this.maxTapSets = capacity.queue() + maxInflight + capacity.workers();
+        this.waitNanos = capacity.waitNanos();
         this.tapMemory = new TapMemoryBudget(tapBufferBytes);
         Collection<ProbedModel> values = models.values();
         registry.register(new ProbeMetrics(() -> values));
@@ -291,9 +297,9 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             // ORT allocates the taps: the run that teaches the pool their shapes, or a model whose shapes it cannot
             taps = new ProbeTaps(probed, bt[0], bt[1], null);
         } else {
-            TapBufferSet set = pool.acquire(bt[0], bt[1]);
+            TapBufferSet set = pool.acquire(bt[0], bt[1], waitNanos);
             if (set == null && !inspect) {
-                // every buffer set is busy: the worker is behind, so this request would only wait in a full queue
+                // no buffer set came free in time: the workers are that far behind
                 probed.drop();
                 return RunTaps.NONE;
             }

@@ -108,7 +108,7 @@ final class ProbeMetrics implements MultiCollector {
             ProbeSnapshot snap = model.probe().snapshot();
             Labels m = Labels.of("model", model.name());
             f.counter("vigil_probe_requests", "Probed requests added to the statistics", m, snap.probedRequests());
-            f.counter("vigil_probe_dropped", "Sampled requests not probed because the probe queue was full", m,
+            f.counter("vigil_probe_dropped", "Sampled requests not probed: the probe queue or the tap buffer memory stayed full for the wait", m,
                     model.dropped());
             f.gauge("vigil_window_tokens", "Unmasked tokens in the current open statistics window", m,
                     model.probe().openWindowTokens());

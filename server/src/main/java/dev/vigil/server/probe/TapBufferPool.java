@@ -16,8 +16,8 @@ import java.util.Map;
  * (from the first probed run whose taps ORT allocated) there are no buffers. Bounded: at most {@code maxSets} sets
  * exist at once (a set is in a run, waiting for the probe worker, or free), free sets are kept for at most
  * {@value #MAX_SHAPES} recent (B, T), least recently used first to go; when every set is busy, or the
- * {@link TapMemoryBudget} shared by all models has no room even after closing free sets, {@link #acquire} returns
- * null rather than allocating more. Thread-safe.
+ * {@link TapMemoryBudget} shared by all models has no room even after closing free sets, {@link #acquire} waits a
+ * bounded time for a set to come back, then returns null rather than allocating more. Thread-safe.
  */
 final class TapBufferPool implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TapBufferPool.class);
@@ -74,22 +74,52 @@ final class TapBufferPool implements AutoCloseable {
     }
 
     /**
-     * A free set of buffers for a run of {@code batch} x {@code tokens}, allocated when none is free; null when the
-     * shapes are not known yet or every one of the {@code maxSets} sets is busy (or memory for one is lacking).
+     * A free set of buffers for a run of {@code batch} x {@code tokens}, allocated when none is free. When every one
+     * of the {@code maxSets} sets is busy, or the memory for one is held by busy sets, waits up to {@code waitNanos}
+     * for a set to come back (any model's: memory is shared). Null when the shapes are not known yet, the set can
+     * never fit the memory budget, allocating it failed, or none came free in time.
      */
-    TapBufferSet acquire(int batch, int tokens) {
+    TapBufferSet acquire(int batch, int tokens, long waitNanos) {
+        long deadline = System.nanoTime() + waitNanos;
+        while (true) {
+            long releases = budget.releases();
+            Attempt attempt = tryAcquire(batch, tokens);
+            if (attempt.set() != null || attempt.hopeless()) {
+                return attempt.set();
+            }
+            long left = deadline - System.nanoTime();
+            try {
+                if (left <= 0 || !budget.awaitRelease(releases, left)) {
+                    LOG.debug("Model '{}': no tap buffer set for batch {} x {} tokens came free in time; this "
+                            + "request is not probed", model, batch, tokens);
+                    return null;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+    }
+
+    /** A set, or null and whether waiting could help. */
+    private record Attempt(TapBufferSet set, boolean hopeless) {
+        static final Attempt BUSY = new Attempt(null, false);
+        static final Attempt NEVER = new Attempt(null, true);
+    }
+
+    private Attempt tryAcquire(int batch, int tokens) {
         TapShapePattern shapes;
         int gen;
         synchronized (this) {
             if (pattern == null || closed) {
-                return null;
+                return Attempt.NEVER;
             }
             ArrayDeque<TapBufferSet> sets = free.get(TapBufferSet.key(batch, tokens));
             if (sets != null && !sets.isEmpty()) {
-                return sets.pop();
+                return new Attempt(sets.pop(), false);
             }
             if (live >= maxSets && !closeOneFree()) {
-                return null;
+                return Attempt.BUSY;
             }
             live++;
             shapes = pattern;
@@ -97,19 +127,23 @@ final class TapBufferPool implements AutoCloseable {
         }
         // Outside this pool's lock: the budget may ask any pool, this one included, to close a free set.
         long bytes = TapBufferSet.bytes(shapes, batch, tokens);
+        if (!budget.fits(bytes)) {
+            unreserveSlot();
+            LOG.warn("Model '{}': no tap buffers for batch {} x {} tokens: {} bytes exceed the tap buffer memory "
+                    + "(--probe-buffer-mb); this request is not probed", model, batch, tokens, bytes);
+            return Attempt.NEVER;
+        }
         if (!budget.reserve(bytes)) {
             unreserveSlot();
-            LOG.warn("Model '{}': no tap buffers for batch {} x {} tokens: {} bytes do not fit the tap buffer memory "
-                    + "(--probe-buffer-mb); this request is not probed", model, batch, tokens, bytes);
-            return null;
+            return Attempt.BUSY;
         }
         try {
-            return TapBufferSet.allocate(env, shapes, batch, tokens, gen, budget, bytes);
+            return new Attempt(TapBufferSet.allocate(env, shapes, batch, tokens, gen, budget, bytes), false);
         } catch (OrtException | OutOfMemoryError e) {
             budget.release(bytes);
             unreserveSlot();
             LOG.warn("Model '{}': no tap buffers for batch {} x {} tokens: {}", model, batch, tokens, e.toString());
-            return null;
+            return Attempt.NEVER;
         }
     }
 
@@ -130,6 +164,7 @@ final class TapBufferPool implements AutoCloseable {
             live -= closeAll(eldest.next());
             eldest.remove();
         }
+        budget.signalRelease();
     }
 
     /**

@@ -2,19 +2,24 @@ package dev.vigil.server.probe;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The direct memory that all models' tap buffers may hold together. Without it, each model keeps the free buffer
  * sets of its recent batch shapes, and a model that saw a burst of long sequences hoards memory that another model
  * then cannot get (every request of the other model would go unprobed). When a reservation does not fit, free
- * sets of any model are closed, least recently used shape first, before the reservation is refused. Thread-safe;
- * lock-free itself, and it never holds a lock while it asks a pool to free a set.
+ * sets of any model are closed, least recently used shape first, before the reservation is refused. It is also
+ * where requests wait for a set to come back ({@link #awaitRelease}). Thread-safe; it never holds a lock while it
+ * asks a pool to free a set.
  */
 final class TapMemoryBudget {
     private final long limitBytes;
     private final AtomicLong usedBytes = new AtomicLong();
     private final List<TapBufferPool> pools = new CopyOnWriteArrayList<>();
+    /** Monitor of {@link #releases}, for requests waiting for a tap buffer set. */
+    private final Object released = new Object();
+    private long releases;
 
     /** @param limitBytes the most bytes of tap buffers that may exist at once, over every model */
     TapMemoryBudget(long limitBytes) {
@@ -55,6 +60,45 @@ final class TapMemoryBudget {
 
     void release(long bytes) {
         usedBytes.addAndGet(-bytes);
+        signalRelease();
+    }
+
+    /** Whether {@code bytes} could fit at all, with every other set closed. */
+    boolean fits(long bytes) {
+        return bytes <= limitBytes;
+    }
+
+    /** Tells waiting {@link #awaitRelease} callers that a set came back to its pool or memory was freed. */
+    void signalRelease() {
+        synchronized (released) {
+            releases++;
+            released.notifyAll();
+        }
+    }
+
+    /** The number of {@link #signalRelease} calls so far: read it before an attempt, then wait for it to change. */
+    long releases() {
+        synchronized (released) {
+            return releases;
+        }
+    }
+
+    /**
+     * Waits until a set comes back or memory is freed after the attempt that read {@code seen} from {@link #releases},
+     * at most {@code nanos}; false when none did in time. Must not be called while holding a pool's lock.
+     */
+    boolean awaitRelease(long seen, long nanos) throws InterruptedException {
+        long deadline = System.nanoTime() + nanos;
+        synchronized (released) {
+            while (releases == seen) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(released, left);
+            }
+            return true;
+        }
     }
 
     long usedBytes() {

@@ -20,7 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The tap buffer pool's bounds: nothing before the shapes are known, reuse per (B, T), a hard cap, a small LRU. */
+/**
+ * The tap buffer pool's bounds: nothing before the shapes are known, reuse per (B, T), a hard cap, a small LRU, a
+ * bounded wait for a busy set.
+ */
 class TapBufferPoolTest {
     /** Learned at B = 2, T = 3: an attention tap [B, 4, T, T] and an activation [B, T, 7]. */
     private static final Map<String, long[]> SHAPES = Map.of("p", new long[]{2, 4, 3, 3}, "a", new long[]{2, 3, 7});
@@ -28,12 +31,12 @@ class TapBufferPoolTest {
     @Test
     void shapesFollowBatchAndTokensOnceLearned() {
         try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 4, new TapMemoryBudget(1L << 30))) {
-            assertNull(pool.acquire(2, 3), "no buffers before the shapes are known");
+            assertNull(pool.acquire(2, 3, 0), "no buffers before the shapes are known");
             pool.learn(Map.of("a", new long[]{3, 3, 7}), 3, 3);
             assertFalse(pool.pinning(), "a run with B = T teaches nothing");
             pool.learn(SHAPES, 2, 3);
             assertTrue(pool.pinning());
-            TapBufferSet set = pool.acquire(5, 11);
+            TapBufferSet set = pool.acquire(5, 11, 0);
             assertArrayEquals(new long[]{5, 4, 11, 11}, set.shape("p"));
             assertArrayEquals(new long[]{5, 11, 7}, set.shape("a"));
             assertEquals(5 * 4 * 11 * 11, set.buffer("p").capacity());
@@ -46,17 +49,50 @@ class TapBufferPoolTest {
     void setsAreReusedAndCapped() {
         try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 3, new TapMemoryBudget(1L << 30))) {
             pool.learn(SHAPES, 2, 3);
-            TapBufferSet first = pool.acquire(2, 3);
+            TapBufferSet first = pool.acquire(2, 3, 0);
             pool.release(first);
-            assertSame(first, pool.acquire(2, 3), "a free set of the same (B, T) is reused");
-            TapBufferSet second = pool.acquire(2, 3);
-            TapBufferSet third = pool.acquire(1, 3);
+            assertSame(first, pool.acquire(2, 3, 0), "a free set of the same (B, T) is reused");
+            TapBufferSet second = pool.acquire(2, 3, 0);
+            TapBufferSet third = pool.acquire(1, 3, 0);
             assertEquals(3, pool.live());
-            assertNull(pool.acquire(2, 3), "all 3 sets busy: no fourth");
+            assertNull(pool.acquire(2, 3, 0), "all 3 sets busy: no fourth");
             pool.release(third);
-            TapBufferSet other = pool.acquire(4, 3);
+            TapBufferSet other = pool.acquire(4, 3, 0);
             assertNotNull(other, "a free set of another (B, T) makes room");
             assertEquals(3, pool.live(), "by being freed first");
+        }
+    }
+
+    @Test
+    void aRequestWaitsBoundedForASetOfAnyModelToComeBack() throws Exception {
+        long setBytes = (2 * 4 * 3 * 3 + 2 * 3 * 7) * Float.BYTES;
+        TapMemoryBudget budget = new TapMemoryBudget(setBytes + setBytes / 2);
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (TapBufferPool a = new TapBufferPool("a", env, 1, budget);
+             TapBufferPool b = new TapBufferPool("b", env, 8, budget)) {
+            a.learn(SHAPES, 2, 3);
+            b.learn(SHAPES, 2, 3);
+            TapBufferSet held = a.acquire(2, 3, 0);
+            long t0 = System.nanoTime();
+            assertNull(a.acquire(2, 3, 200_000_000L), "a's only set stays busy");
+            long waitedMs = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(waitedMs >= 190 && waitedMs < 30_000, "waited " + waitedMs + " ms for a 200 ms bound");
+            assertNull(b.acquire(2, 3, 50_000_000L), "the memory is held by a's busy set");
+            assertNull(b.acquire(1_000, 3, 10_000_000_000L), "a set larger than the whole budget is refused at once");
+            Thread release = new Thread(() -> {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                a.release(held);
+            });
+            release.start();
+            TapBufferSet taken = b.acquire(2, 3, 30_000_000_000L);
+            release.join();
+            assertNotNull(taken, "a's set came back within the wait: its memory goes to b");
+            assertEquals(0, a.live());
+            b.release(taken);
         }
     }
 
@@ -69,13 +105,13 @@ class TapBufferPoolTest {
              TapBufferPool b = new TapBufferPool("b", env, 8, budget)) {
             a.learn(SHAPES, 2, 3);
             b.learn(SHAPES, 2, 3);
-            TapBufferSet held = a.acquire(2, 3);
+            TapBufferSet held = a.acquire(2, 3, 0);
             assertEquals(setBytes, budget.usedBytes());
-            assertNull(b.acquire(2, 3), "a's set is busy and a second one does not fit");
+            assertNull(b.acquire(2, 3, 0), "a's set is busy and a second one does not fit");
             assertEquals(0, b.live());
             a.release(held);
             assertEquals(1, a.live(), "a keeps its free set for reuse");
-            TapBufferSet taken = b.acquire(2, 3);
+            TapBufferSet taken = b.acquire(2, 3, 0);
             assertNotNull(taken, "a's free set is closed to make room for b");
             assertEquals(0, a.live());
             assertEquals(setBytes, budget.usedBytes());
@@ -90,14 +126,14 @@ class TapBufferPoolTest {
             pool.learn(SHAPES, 2, 3);
             List<TapBufferSet> sets = new ArrayList<>();
             for (int b = 1; b <= TapBufferPool.MAX_SHAPES + 1; b++) {
-                TapBufferSet set = pool.acquire(b, 3);
+                TapBufferSet set = pool.acquire(b, 3, 0);
                 sets.add(set);
                 pool.release(set);
             }
             assertEquals(TapBufferPool.MAX_SHAPES, pool.live(), "the least recently used shape's set was freed");
             int last = TapBufferPool.MAX_SHAPES + 1;
-            assertSame(sets.get(last - 1), pool.acquire(last, 3));
-            TapBufferSet again = pool.acquire(1, 3);
+            assertSame(sets.get(last - 1), pool.acquire(last, 3, 0));
+            TapBufferSet again = pool.acquire(1, 3, 0);
             assertFalse(again == sets.get(0), "batch 1's set was freed, so a new one is made");
         }
     }
@@ -109,7 +145,7 @@ class TapBufferPoolTest {
         TapBufferPool pool = model.buffers();
         pool.learn(Map.of("a", new long[]{2, 3, 7}), 2, 3);
 
-        ProbeTaps badInput = new ProbeTaps(model, 2, 3, pool.acquire(2, 3));
+        ProbeTaps badInput = new ProbeTaps(model, 2, 3, pool.acquire(2, 3, 0));
         assertEquals(Set.of("a"), badInput.pinned().keySet());
         badInput.unpinned(new OrtException("the request fails in ORT either way"));
         assertEquals(Set.of("a"), badInput.outputs(), "the retry lets ORT allocate the taps");
@@ -117,7 +153,7 @@ class TapBufferPoolTest {
         assertTrue(pool.pinning(), "a request that failed pinned and unpinned says nothing about the shapes");
         assertEquals(1, pool.live(), "its set went back to the pool");
 
-        ProbeTaps wrongShape = new ProbeTaps(model, 2, 3, pool.acquire(2, 3));
+        ProbeTaps wrongShape = new ProbeTaps(model, 2, 3, pool.acquire(2, 3, 0));
         wrongShape.unpinned(new OrtException("shape mismatch"));
         wrongShape.reportPinFailure();
         wrongShape.close();
