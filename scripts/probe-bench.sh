@@ -8,6 +8,7 @@
 # "scripts/probe-bench.sh soak [seconds concurrency interval]" runs Soak: Vigil in its own JVM on the bundled models
 # under steady load, one row per interval (throughput, p50/p99, RSS, heap, direct memory, threads, dropped probes).
 # "scripts/probe-bench.sh batching [...]" runs BatchingBench: dynamic batching off vs on (docs/BENCHMARKS.md).
+# "scripts/probe-bench.sh shadow [requests concurrency]" runs ShadowBench: shadow int8 off, at 0.05 and at 1.0.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -30,6 +31,7 @@ case "${1:-}" in
   serving) main=dev.vigil.tests.ServingBench; shift ;;
   soak) main=dev.vigil.tests.soak.Soak; shift ;;
   batching) main=dev.vigil.tests.BatchingBench; shift ;;
+  shadow) main=dev.vigil.tests.probes.ShadowBench; shift ;;
   json) main=dev.vigil.server.JsonOutputBench; shift ;;
 esac
 cd "$root/tests"
