@@ -3,6 +3,8 @@
 # Args go to ProbeBench: requests per variant (default 60), concurrency (default 2).
 # "scripts/probe-bench.sh profile [model batch tokens rounds]" runs ProbeCostProfile instead: ORT time with and
 # without taps, and each statistic's CPU time per request on the real taps.
+# "scripts/probe-bench.sh ingraph [model batch tokens rounds]" runs InGraphBench: bytes leaving the run and time per
+# request with the statistics on the host vs reduced in the graph (CPU).
 # "scripts/probe-bench.sh serving [requests-at-batch-1 requests-at-batch-8]" runs ServingBench: bare ONNX Runtime
 # vs Vigil over HTTP on MiniLM.
 # "scripts/probe-bench.sh soak [seconds concurrency interval]" runs Soak: Vigil in its own JVM on the bundled models
@@ -28,6 +30,7 @@ jar cfm "$dir/classpath.jar" "$dir/MANIFEST.MF"
 main=dev.vigil.tests.probes.ProbeBench
 case "${1:-}" in
   profile) main=dev.vigil.probes.stats.ProbeCostProfile; shift ;;
+  ingraph) main=dev.vigil.probes.stats.InGraphBench; shift ;;
   serving) main=dev.vigil.tests.ServingBench; shift ;;
   soak) main=dev.vigil.tests.soak.Soak; shift ;;
   batching) main=dev.vigil.tests.BatchingBench; shift ;;

@@ -3,6 +3,8 @@ package dev.vigil.probes.stats;
 import dev.vigil.probes.ProbeSite;
 import dev.vigil.probes.SiteKind;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -34,8 +36,17 @@ class FleetCountersTest {
     private final ProbeSettings settings = new ProbeSettings(true, 1.0, 50, "attention_mask", List.of(), List.of(),
             6.0, 4.0, 0.3, 0.025, 6.0);
 
-    @Test
-    void countersMatchBruteForceAndAddUpAcrossReplicas() {
+    /** Run with the statistics on the host and reduced in the graph ({@link GraphReducer}, ONNX Runtime CPU). */
+    @ParameterizedTest
+    @EnumSource(ModelProbeVsReferenceTest.Strategy.class)
+    void countersMatchBruteForceAndAddUpAcrossReplicas(ModelProbeVsReferenceTest.Strategy strategy) {
+        boolean graph = strategy == ModelProbeVsReferenceTest.Strategy.GRAPH;
+        try (GraphReducer reducer = graph ? new GraphReducer(SITES, settings) : null) {
+            countersMatch(reducer);
+        }
+    }
+
+    private void countersMatch(GraphReducer reducer) {
         RandomTaps taps = new RandomTaps(11);
         ModelProbe all = new ModelProbe(SITES, settings);
         ModelProbe[] replicas = {new ModelProbe(SITES, settings), new ModelProbe(SITES, settings),
@@ -44,8 +55,14 @@ class FleetCountersTest {
         List<ProbedBatch> sent = new ArrayList<>();
         for (int n = 0; n < 45; n++) {
             ProbedBatch req = request(taps, n);
-            all.observe(req);
-            replicas[n % 3].observe(req);
+            if (reducer == null) {
+                all.observe(req);
+                replicas[n % 3].observe(req);
+            } else {
+                ReducedBatch reduced = reducer.reduce(req);
+                all.observeReduced(reduced);
+                replicas[n % 3].observeReduced(reduced);
+            }
             sent.add(req);
         }
         ProbeSnapshot one = all.snapshot();
@@ -68,7 +85,8 @@ class FleetCountersTest {
                 List<Reference.Sequence> seqs = Reference.windowSequences(sent, tensor);
                 long sequences = seqs.stream().filter(s -> nonzeroRows(s) >= 2).count();
                 assertEquals(sequences, c.cosine().sequences());
-                close((1 + Reference.cosine(seqs)) * sequences, c.cosine().shiftedSum(), 1e-9, "cosine sum");
+                close((1 + Reference.cosine(seqs)) * sequences, c.cosine().shiftedSum(), reducer == null ? 1e-9 : 1e-5,
+                        "cosine sum (the graph's unit-row sums are float)");
                 close(c.cosine().shiftedSum(), parts.stream().mapToDouble(p -> p.cosine().shiftedSum()).sum(),
                         1e-12, "cosine sum over replicas");
                 assertEquals(c.cosine().sequences(), parts.stream().mapToLong(p -> p.cosine().sequences()).sum());
