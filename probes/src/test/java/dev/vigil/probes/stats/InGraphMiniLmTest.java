@@ -51,6 +51,7 @@ class InGraphMiniLmTest {
 
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         Random rnd = new Random(3);
+        List<ProbedBatch> sent = new java.util.ArrayList<>();
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(2);
             try (OrtSession plain = env.createSession(model.toByteArray(), opts);
@@ -85,16 +86,49 @@ class InGraphMiniLmTest {
                             OnnxTensor t = (OnnxTensor) tapped.get(tap).orElseThrow();
                             tensors.put(tap, new TapTensor(FloatBuffer.wrap(floats(t)), t.getInfo().getShape()));
                         }
-                        host.observe(new ProbedBatch(B, T, maskBytes, tensors));
+                        ProbedBatch probed = new ProbedBatch(B, T, maskBytes, tensors);
+                        sent.add(probed);
+                        host.observe(probed);
                         graph.observeReduced(new ReducedBatch(B, T, maskBytes, GraphReducer.read(small)));
                     } finally {
                         feeds.values().forEach(OnnxTensor::close);
                     }
                     SnapshotAgreement.assertAgree(host.snapshot(), graph.snapshot(), 1e-5);
+                    powerSumsAgainstDoubleSums(graph.snapshot(), sent);
                 }
             }
         }
         assertTrue(host.snapshot().window().index() >= 1, "a window closed and the next one was compared too");
+    }
+
+    /** The graph's fleet power sums against double sums over every real value sent. */
+    private static void powerSumsAgainstDoubleSums(ProbeSnapshot snapshot, List<ProbedBatch> sent) {
+        for (SiteSnapshot s : snapshot.sites()) {
+            QuantCounters q = s.counters().quant();
+            if (q == null) {
+                continue;
+            }
+            double[] want = new double[6];
+            for (Reference.Sequence seq : Reference.windowSequences(sent, s.site().tensor())) {
+                for (double[] row : seq.rows()) {
+                    for (double v : row) {
+                        double p = Math.max(v, 0);
+                        double m = Math.max(-v, 0);
+                        want[0] += p;
+                        want[1] += m;
+                        want[2] += v * v;
+                        want[3] += p * p * p;
+                        want[4] += m * m * m;
+                        want[5] += v * v * v * v;
+                    }
+                }
+            }
+            double[] got = {q.positiveSum(), q.negativeSum(), q.sumSquares(), q.positiveCubes(), q.negativeCubes(),
+                    q.fourthPowers()};
+            for (int i = 0; i < 6; i++) {
+                SnapshotAgreement.close(want[i], got[i], 1e-5, s.site().tensor() + " power sum " + i);
+            }
+        }
     }
 
     private static Set<String> withModelOutputs(List<String> reductions, OrtSession plain) throws Exception {

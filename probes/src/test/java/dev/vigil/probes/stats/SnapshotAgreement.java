@@ -79,10 +79,12 @@ final class SnapshotAgreement {
                 QuantCounters qb = g.counters().quant();
                 assertEquals(qa.values(), qb.values(), where + " values counter");
                 assertEquals(qa.nonFinite(), qb.nonFinite(), where + " non-finite counter");
-                close(qa.sumSquares(), qb.sumSquares(), floatTolerance, where + " sum of squares");
-                close(qa.fourthPowers(), qb.fourthPowers(), floatTolerance, where + " fourth powers");
-                close(qa.positiveSum(), qb.positiveSum(), floatTolerance, where + " positive sum");
-                close(qa.negativeCubes(), qb.negativeCubes(), floatTolerance, where + " negative cubes");
+                // the host derives these from its shifted moments (cancellation near 1e-4 relative on MiniLM's
+                // residuals); the graph's are checked against double sums where the tensors are at hand
+                close(qa.sumSquares(), qb.sumSquares(), 1e-3, where + " sum of squares");
+                close(qa.fourthPowers(), qb.fourthPowers(), 1e-3, where + " fourth powers");
+                close(qa.positiveSum(), qb.positiveSum(), 1e-3, where + " positive sum");
+                close(qa.negativeCubes(), qb.negativeCubes(), 1e-3, where + " negative cubes");
                 AbsValueBuckets ha = qa.absValues();
                 AbsValueBuckets hb = qb.absValues();
                 assertEquals(ha.zeroCount(), hb.zeroCount(), where + " zero bucket");
