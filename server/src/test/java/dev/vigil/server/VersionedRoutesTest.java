@@ -108,6 +108,8 @@ class VersionedRoutesTest {
         assertError(http.postJson("/v2/repository/index", "{\"ready\": "), 400, "repository index request");
         assertError(http.postJson("/v2/repository/index", "{\"ready\": \"yes\"}"), 400, "'ready' is a boolean");
         assertError(http.postJson("/v2/repository/index", "[1]"), 400, "must be a JSON object");
-        assertError(http.get("/v2/repository/index"), 404, "not found");
+        HttpResponse<byte[]> get = http.get("/v2/repository/index");
+        assertError(get, 405, "method GET is not allowed on /v2/repository/index; allowed: POST");
+        assertEquals("POST", get.headers().firstValue("Allow").orElse(""), Http.text(get));
     }
 }
