@@ -76,6 +76,7 @@ class QdqExportTest {
         assertEquals(2, pairs, "one pair per site");
         // the weights stay int8, zero point 0
         assertEquals(TensorProto.DataType.INT8_VALUE, inits.get("W1_vigil_zero_point").getDataType());
+        assertEquals(keys(SiteDiscovery.discover(mlp())), keys(SiteDiscovery.discover(r.model())));
     }
 
     @Test

@@ -43,8 +43,13 @@ public final class QuantizationBench {
     private static final String MINILM = "all-minilm-l6-v2";
     private static final int MINILM_WINDOW = 4096;
     private static final double REPORT_TARGET = 0.995;
+    private static final String UINT8 = "uint8";
     private static final int EXPORTER_CALIBRATION_SEQUENCES = 64;
-    private static final List<String> EXPORTER_MODELS = List.of("prenorm-256", "postnorm-256", "eft-256");
+    private static final List<String> EXPORTER_MODELS = List.of("prenorm-256", "postnorm-256", "eft-256",
+            "prenorm-512", "postnorm-512", "eft-512", "prenorm-1024", "postnorm-1024", "eft-1024");
+    /** ONNX Runtime's integer MatMul kernels, counted in each model's optimized graph. */
+    private static final List<String> INTEGER_MATMULS = List.of("MatMulIntegerToFloat", "DynamicQuantizeMatMul",
+            "QLinearMatMul", "MatMulInteger", "QGemm", "QAttention");
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private Http http;
@@ -72,8 +77,9 @@ public final class QuantizationBench {
             Path dir = Files.createDirectories(repo.resolve(m));
             Files.createSymbolicLink(dir.resolve("model.onnx"), MODELS.resolve(m).resolve("model.onnx")
                     .toAbsolutePath());
+            int seqLen = ModelDirectory.readTask(MODELS.resolve(m)).task().seqLen();
             Files.writeString(dir.resolve("config.json"), "{\"max_batch_size\": 8, \"probe\": {\"window_tokens\": "
-                    + EXPORTER_CALIBRATION_SEQUENCES * 256 + "}}");
+                    + EXPORTER_CALIBRATION_SEQUENCES * seqLen + "}}");
         }
         try (VigilServer server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0)
                 .device(Device.parse("cpu")).intraOpThreads(2).build())) {
@@ -115,14 +121,17 @@ public final class QuantizationBench {
         models.put("float (served model)", Files.readAllBytes(MODELS.resolve(MINILM).resolve("model.onnx")));
         models.put("published int8 (ORT dynamic)",
                 Files.readAllBytes(MODELS.resolve(MINILM + "-q").resolve("model.onnx")));
-        models.put("Vigil static int8, absmax", export(MINILM, "absmax", List.of()));
-        models.put("Vigil static int8, percentile", export(MINILM, "percentile", List.of()));
-        models.put("Vigil static int8, percentile, keep 1", export(MINILM, "percentile", advised.subList(0, 1)));
-        models.put("Vigil static int8, percentile, keep 3", export(MINILM, "percentile", advised.subList(0, 3)));
-        models.put("Vigil static int8, percentile, keep 6", export(MINILM, "percentile", advised));
-        models.put("Vigil static int8, absmax, keep 6", export(MINILM, "absmax", advised));
+        models.put("Vigil static int8, percentile, activations=int8", export(MINILM, "percentile", List.of(), "int8"));
+        models.put("Vigil static int8, absmax", export(MINILM, "absmax", List.of(), UINT8));
+        models.put("Vigil static int8, percentile", export(MINILM, "percentile", List.of(), UINT8));
+        models.put("Vigil static int8, percentile, keep 1", export(MINILM, "percentile", advised.subList(0, 1),
+                UINT8));
+        models.put("Vigil static int8, percentile, keep 3", export(MINILM, "percentile", advised.subList(0, 3),
+                UINT8));
+        models.put("Vigil static int8, percentile, keep 6", export(MINILM, "percentile", advised, UINT8));
+        models.put("Vigil static int8, absmax, keep 6", export(MINILM, "absmax", advised, UINT8));
         models.put("Vigil static int8, percentile, report's advice for " + REPORT_TARGET + " (keep " + reported.size()
-                + ")", export(MINILM, "percentile", reported));
+                + ")", export(MINILM, "percentile", reported, UINT8));
         System.out.println("Kept in float (keep k: the first k of the matmul_input sites of lowest "
                 + "`int8_sqnr_db.percentile` in the window, in that order): " + advised + "\n");
 
@@ -136,9 +145,12 @@ public final class QuantizationBench {
             }
         }
         Map<String, OrtSession> sessions = new LinkedHashMap<>();
+        Map<String, Integer> integerMatMuls = new LinkedHashMap<>();
+        Path optimized = Files.createTempFile("vigil-quant-bench", ".onnx");
         try {
             for (Map.Entry<String, byte[]> e : models.entrySet()) {
-                sessions.put(e.getKey(), session(e.getValue()));
+                sessions.put(e.getKey(), session(e.getValue(), optimized));
+                integerMatMuls.put(e.getKey(), integerMatMuls(optimized));
             }
             Map<String, List<float[]>> pooled = new LinkedHashMap<>();
             Map<String, double[]> tokenCos = new LinkedHashMap<>();
@@ -163,27 +175,43 @@ public final class QuantizationBench {
                     ms.get(n).add((System.nanoTime() - t0) / 1e6);
                 }
             }
-            System.out.println("| model | mean-pooled cosine to float: mean | worst | time for all " + batches.size()
-                    + " requests (median of " + rounds + " rounds) | vs float (per round) |");
-            System.out.println("|---|---|---|---|---|");
+            System.out.println("| model | integer MatMul kernels | mean-pooled cosine to float: mean | worst | time for all "
+                    + batches.size() + " requests (median of " + rounds + " rounds) | speed vs float (per round) "
+                    + "| speed vs published int8 (per round) |");
+            System.out.println("|---|---|---|---|---|---|---|");
             List<Double> floatMs = ms.get(names.get(0));
+            List<Double> publishedMs = ms.get(names.get(1));
             for (String n : names) {
                 double[] c = cosines(ref, pooled.get(n));
                 List<Double> t = ms.get(n);
-                StringBuilder ratios = new StringBuilder();
-                for (int r = 0; r < rounds; r++) {
-                    ratios.append(r == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.2f",
-                            floatMs.get(r) / t.get(r)));
-                }
-                System.out.printf(Locale.ROOT, "| %s | %.4f | %.4f | %.0f ms | %s× |%n", n, c[0], c[1], median(t),
-                        ratios);
+                System.out.printf(Locale.ROOT, "| %s | %d | %.4f | %.4f | %.0f ms | %s× | %s× |%n", n,
+                        integerMatMuls.get(n), c[0], c[1], median(t), ratios(floatMs, t), ratios(publishedMs, t));
             }
             System.out.println();
         } finally {
             for (OrtSession s : sessions.values()) {
                 s.close();
             }
+            Files.deleteIfExists(optimized);
         }
+    }
+
+    /** Per round, {@code reference / time}: how many times faster than the reference. */
+    private static String ratios(List<Double> reference, List<Double> time) {
+        StringBuilder out = new StringBuilder();
+        for (int r = 0; r < time.size(); r++) {
+            out.append(r == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.2f", reference.get(r) / time.get(r)));
+        }
+        return out.toString();
+    }
+
+    /** The nodes of ONNX Runtime's integer MatMul kernels in the optimized model it saved to {@code file}. */
+    private static int integerMatMuls(Path file) {
+        int n = 0;
+        for (ai.onnx.proto.OnnxMl.NodeProto node : dev.vigil.probes.OnnxModels.read(file).getGraph().getNodeList()) {
+            n += INTEGER_MATMULS.contains(node.getOpType()) ? 1 : 0;
+        }
+        return n;
     }
 
     private record Batch(int size, int length, long[] ids, long[] mask, long[] types) {
@@ -334,7 +362,7 @@ public final class QuantizationBench {
                         .asDouble(Double.POSITIVE_INFINITY));
             }
             byte[] fModel = Files.readAllBytes(MODELS.resolve(m).resolve("model.onnx"));
-            byte[][] variants = {export(m, "absmax", List.of()), export(m, "percentile", List.of())};
+            byte[][] variants = {export(m, "absmax", List.of(), UINT8), export(m, "percentile", List.of(), UINT8)};
             int n = task.validationSize();
             LabeledBatch val = task.task().batch(task.seed(), Split.VALIDATION, 0, n);
             int[] fTop = top1(fModel, val);
@@ -351,7 +379,7 @@ public final class QuantizationBench {
 
     private int[] top1(byte[] model, LabeledBatch all) throws Exception {
         int[] top = new int[all.size()];
-        try (OrtSession s = session(model)) {
+        try (OrtSession s = session(model, null)) {
             for (int first = 0; first < all.size(); first += 8) {
                 int size = Math.min(8, all.size() - first);
                 long[] ids = Arrays.copyOfRange(all.ids(), first * all.seqLen(), (first + size) * all.seqLen());
@@ -395,8 +423,8 @@ public final class QuantizationBench {
 
     // ---------------------------------------------------------------- helpers
 
-    private byte[] export(String model, String calibration, List<String> keep) {
-        String q = "/v2/models/" + model + "/quantized?calibration=" + calibration
+    private byte[] export(String model, String calibration, List<String> keep, String activations) {
+        String q = "/v2/models/" + model + "/quantized?calibration=" + calibration + "&activations=" + activations
                 + (keep.isEmpty() ? "" : "&keep_fp32=" + java.net.URLEncoder.encode(String.join(",", keep),
                 java.nio.charset.StandardCharsets.UTF_8));
         HttpResponse<byte[]> r = http.get(q);
@@ -404,9 +432,13 @@ public final class QuantizationBench {
         return r.body();
     }
 
-    private OrtSession session(byte[] model) throws Exception {
+    /** A session with 2 intra-op threads; it saves its optimized graph to {@code optimized} unless null. */
+    private OrtSession session(byte[] model, Path optimized) throws Exception {
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(2);
+            if (optimized != null) {
+                opts.setOptimizedModelFilePath(optimized.toString());
+            }
             return env.createSession(model, opts);
         }
     }
