@@ -93,9 +93,10 @@ public final class QuantizedExport {
 
     /** Answers {@code /quantized?source=shadow}: the bytes of the shadow model running now. */
     private void shadow(Context ctx, String model) {
-        if (ctx.queryParam("calibration") != null || !ctx.queryParams("keep_fp32").isEmpty()) {
-            throw new ApiException(400, "source=shadow takes no calibration or keep_fp32: the shadow model's come "
-                    + "from probe.shadow in the model's config.json");
+        if (ctx.queryParam("calibration") != null || !ctx.queryParams("keep_fp32").isEmpty()
+                || ctx.queryParam("activations") != null) {
+            throw new ApiException(400, "source=shadow takes no calibration, keep_fp32 or activations: the shadow "
+                    + "model's come from probe.shadow in the model's config.json");
         }
         ShadowedModel shadowed = probes.shadow(model);
         if (shadowed == null) {

@@ -84,6 +84,8 @@ class QuantizedExportTest {
         assertError(http.get(base + "/quantized?keep_fp32=mask_out"), 400, "unknown tensor 'mask_out'");
         assertError(http.get(base + "/calibration?format=onnx"), 400, "unknown calibration format 'onnx'");
         assertError(http.get(base + "/quantized?activations=int4"), 400, "unknown activations 'int4'");
+        assertError(http.get(base + "/quantized?source=shadow&activations=uint8"), 400,
+                "takes no calibration, keep_fp32 or activations");
         assertError(http.get("/v2/models/nope/quantized"), 404, "unknown model 'nope'");
 
         Random rnd = new Random(7);
