@@ -4,14 +4,23 @@ import dev.vigil.server.Http;
 import dev.vigil.server.ServerOptions;
 import dev.vigil.server.VigilServer;
 import dev.vigil.server.serving.Device;
+import com.sun.management.OperatingSystemMXBean;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -21,11 +30,12 @@ import java.util.regex.Pattern;
  * {@code on} ({@code dynamic_batching}, max_batch_size 32). Single short sentences (5–20 tokens, text in, binary
  * output) and single 128-token sequences (binary tensors in and out) at concurrency 1, 8 and 32, the two variants
  * interleaved in rounds. Prints req/s, p50/p99, the on/off throughput ratio, the process's CPU time per request
- * (what a shared machine does not distort) and the mean merged batch size.
+ * (what a shared machine does not distort) and the mean rows per model run of {@code on}.
  *
  * <p>Run: {@code scripts/probe-bench.sh batching [short requests] [128-token requests] [max_queue_delay_us]
  * [concurrencies] [kinds]} (defaults 256, 64, 2000, {@code 1,8,32}, {@code short,long}; each cell sends at least 8
- * short or 2 long requests per client thread and round).
+ * short or 2 long requests per client thread and round). The kind {@code cpu} adds, per concurrency, where the CPU
+ * of a short-sentence request goes: each variant alone, the process's CPU time by thread job.
  */
 public final class BatchingBench {
     private static final String[] WORDS = {"the", "model", "serves", "requests", "over", "http", "and", "every",
@@ -66,7 +76,7 @@ public final class BatchingBench {
             Http http = new Http(server.start());
             List<String> rows = new ArrayList<>();
             rows.add("| requests | conc | batching | n | req/s | p50 ms | p99 ms | on/off req/s | CPU ms/req "
-                    + "| off/on CPU | mean merged batch |");
+                    + "| off/on CPU | rows per run |");
             rows.add("|---|---|---|---|---|---|---|---|---|---|---|");
             for (String kind : new String[]{"short sentence", "128 tokens"}) {
                 if (!kinds.contains(kind.equals("128 tokens") ? "long" : "short")) {
@@ -104,13 +114,95 @@ public final class BatchingBench {
                     System.out.println(String.join("\n", rows.subList(rows.size() - 2, rows.size())));
                 }
             }
+            if (kinds.contains("cpu")) {
+                rows.add("");
+                rows.addAll(cpuByThread(http, sentences, concurrencies, shortRequests));
+            }
             System.out.println();
             System.out.println("MiniLM, probes off, max_batch_size 32, max_queue_delay_us " + delayUs + ", "
                     + Runtime.getRuntime().availableProcessors() + " cores, load average before the run: "
                     + String.format(Locale.ROOT, "%.1f",
-                    java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+                    ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
             System.out.println(String.join("\n", rows));
         }
+    }
+
+    /**
+     * Where the CPU of a short-sentence request goes, each variant measured alone after the interleaved cells: the
+     * CPU time of the process's threads by job, per request.
+     */
+    private static List<String> cpuByThread(Http http, List<String> sentences, int[] concurrencies, int requests)
+            throws Exception {
+        List<String> out = new ArrayList<>();
+        out.add("| conc | batching | req/s | process CPU ms/req | HTTP client | server request threads "
+                + "| batcher thread | ORT pool, GC, JIT |");
+        out.add("|---|---|---|---|---|---|---|---|");
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        OperatingSystemMXBean os = (OperatingSystemMXBean)
+                ManagementFactory.getOperatingSystemMXBean();
+        for (int conc : concurrencies) {
+            for (String variant : new String[]{"off", "on"}) {
+                String path = "/v2/models/" + variant + "/infer";
+                AtomicInteger next = new AtomicInteger();
+                int n = Math.max(requests, conc * 16);
+                AtomicInteger left = new AtomicInteger(n);
+                Runnable call = () -> ServingBench.expect200(http.postJson(path, textRequest(
+                        sentences.get(Math.floorMod(next.getAndIncrement(), sentences.size())))));
+                for (int i = 0; i < conc; i++) {
+                    call.run();
+                }
+                Map<String, Long> before = threadCpu(threads);
+                long process0 = os.getProcessCpuTime();
+                long t0 = System.nanoTime();
+                ExecutorService pool = Executors.newFixedThreadPool(conc,
+                        r -> new Thread(r, "bench-client"));
+                List<Future<?>> done = new ArrayList<>();
+                for (int t = 0; t < conc; t++) {
+                    done.add(pool.submit(() -> {
+                        while (left.getAndDecrement() > 0) {
+                            call.run();
+                        }
+                    }));
+                }
+                for (Future<?> f : done) {
+                    f.get();
+                }
+                pool.shutdown();
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                double process = (os.getProcessCpuTime() - process0) / 1e6 / n;
+                double[] byJob = new double[3];
+                double java = 0;
+                for (Map.Entry<String, Long> e : threadCpu(threads).entrySet()) {
+                    double ms = (e.getValue() - before.getOrDefault(e.getKey(), 0L)) / 1e6 / n;
+                    java += ms;
+                    String name = e.getKey();
+                    if (name.startsWith("bench-client") || name.startsWith("HttpClient")) {
+                        byJob[0] += ms;
+                    } else if (name.startsWith("JettyServerThreadPool") || name.startsWith("qtp")) {
+                        byJob[1] += ms;
+                    } else if (name.startsWith("vigil-batcher")) {
+                        byJob[2] += ms;
+                    }
+                }
+                out.add(String.format(Locale.ROOT, "| %d | %s | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |", conc,
+                        variant, n / seconds, process, byJob[0], byJob[1], byJob[2], process - java));
+                System.out.println(out.get(out.size() - 1));
+            }
+        }
+        return out;
+    }
+
+    /** CPU nanoseconds of every live thread, by name and id. */
+    private static Map<String, Long> threadCpu(ThreadMXBean threads) {
+        Map<String, Long> out = new HashMap<>();
+        for (long id : threads.getAllThreadIds()) {
+            ThreadInfo info = threads.getThreadInfo(id);
+            long cpu = threads.getThreadCpuTime(id);
+            if (info != null && cpu >= 0) {
+                out.put(info.getThreadName() + "#" + id, cpu);
+            }
+        }
+        return out;
     }
 
     /** Sentences of 3–18 words: 5–20 tokens with [CLS] and [SEP]. */
