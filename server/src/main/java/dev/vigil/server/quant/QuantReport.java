@@ -24,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -153,9 +154,12 @@ public final class QuantReport implements AutoCloseable {
             if (sweep == null || !fresh(sweep.ranking(), snapshot.window())) {
                 Map<String, Double> clip = new HashMap<>();
                 snapshot.quantByTensor().forEach((t, q) -> clip.put(t, calibration.clip(q)));
-                RequestReservoir reservoir = probes.recorded(model);
-                SiteRanking ranking = QuantAdvisor.sweep(bytes, calibration, snapshot.window(), clip,
-                        reservoir.sample(), mask);
+                List<RecordedRequest> recorded = probes.recorded(model).sample();
+                if (recorded.isEmpty()) {
+                    throw new ApiException(409, "model '" + model + "' has no recorded runs to measure with");
+                }
+                SiteRanking ranking = QuantAdvisor.sweep(bytes, calibration, snapshot.window(), clip, recorded,
+                        mask);
                 sweep = new Sweep(ranking, boundedMap());
                 sweeps.put(sweepKey, sweep);
                 LOG.info("Model '{}': quantization report swept {} sites on {} recorded runs in {} ms ({} runs)",
@@ -197,7 +201,7 @@ public final class QuantReport implements AutoCloseable {
     }
 
     private static Map<Double, KeepFp32Advice> boundedMap() {
-        return java.util.Collections.synchronizedMap(new LinkedHashMap<>() {
+        return Collections.synchronizedMap(new LinkedHashMap<>() {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Double, KeepFp32Advice> eldest) {
                 return size() > ADVICE_PER_SWEEP;
