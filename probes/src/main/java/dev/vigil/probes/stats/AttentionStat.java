@@ -50,6 +50,7 @@ final class AttentionStat {
 
     /** @param heads the site's head count when the graph declares it (its counters then exist from the start), else 0 */
     AttentionStat(double sinkEpsilon, int heads) {
+        RowEntropy.prepare();
         this.sinkEpsilon = sinkEpsilon;
         if (heads > 0) {
             allocateHeads(heads);

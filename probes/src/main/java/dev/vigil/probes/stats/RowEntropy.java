@@ -11,8 +11,42 @@ package dev.vigil.probes.stats;
 final class RowEntropy {
     /** Whether {@link #plogp} runs in SIMD lanes. */
     static final boolean VECTORIZED = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    /** Calls after which the JIT has compiled the SIMD kernel (measured: about 6,000). */
+    private static final int WARM_UP_CALLS = 20_000;
+
+    static {
+        if (VECTORIZED) {
+            warmUp();
+        }
+    }
 
     private RowEntropy() {
+    }
+
+    /** Compiles the SIMD kernel now (class initialization) if it was not yet: call where a delay is harmless. */
+    static void prepare() {
+        // the static initializer did the work
+    }
+
+    /**
+     * Until the JIT compiles it, the SIMD kernel is interpreted with an object per vector operation: its first few
+     * thousand rows cost milliseconds each, which on the first requests would hold up the probe workers for seconds.
+     * So it is compiled here, on a small row, when the first attention site is set up ({@link #prepare}, at model
+     * load).
+     */
+    private static void warmUp() {
+        float[] row = new float[32];
+        float[] mass = new float[row.length];
+        for (int m = 0; m < row.length; m++) {
+            row[m] = (m + 1f) / (row.length * (row.length + 1) / 2f);
+        }
+        float sum = 0f;
+        for (int i = 0; i < WARM_UP_CALLS; i++) {
+            sum += VectorRowEntropy.plogp(row, 0, row.length, mass);
+        }
+        if (!(sum < 0f)) {
+            throw new IllegalStateException("SIMD attention kernel self-check failed: Σ p·ln p = " + sum);
+        }
     }
 
     /**
