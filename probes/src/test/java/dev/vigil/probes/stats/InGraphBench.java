@@ -27,7 +27,8 @@ import java.util.Set;
  * Host vs in-graph statistics on one model, on the CPU: the bytes that leave a run (site tensors vs reductions) and
  * the wall time per request of (a) the plain model, (b) the run with its taps copied out plus
  * {@link ModelProbe#observe}, (c) the run with the reductions appended plus {@link ModelProbe#observeReduced}, the
- * variants interleaved round by round. Arguments: model path, batch, tokens, rounds.
+ * variants interleaved round by round. Arguments: model path, batch, tokens, rounds, and {@code cuda} to run the
+ * sessions on CUDA device 0 (needs the GPU build of ONNX Runtime).
  */
 public final class InGraphBench {
     private InGraphBench() {
@@ -38,6 +39,7 @@ public final class InGraphBench {
         int b = args.length > 1 ? Integer.parseInt(args[1]) : 8;
         int t = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 10;
+        boolean cuda = args.length > 4 && args[4].equals("cuda");
         ModelProto model = OnnxModels.read(path);
         List<ProbeSite> sites = SiteDiscovery.discover(model);
         ProbeSettings settings = ProbeSettings.defaults();
@@ -65,6 +67,9 @@ public final class InGraphBench {
         long graphBytes = 0;
         try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
             opts.setIntraOpNumThreads(2);
+            if (cuda) {
+                opts.addCUDA(0);
+            }
             try (OrtSession plain = env.createSession(model.toByteArray(), opts);
                  OrtSession withTaps = env.createSession(tapped, opts);
                  OrtSession withReductions = env.createSession(reduced, opts);
@@ -115,8 +120,8 @@ public final class InGraphBench {
                 }
             }
         }
-        System.out.printf("model %s, batch %d x %d tokens, %d rounds (after 2 warm-up), intra-op threads 2%n",
-                path.getFileName(), b, t, rounds);
+        System.out.printf("model %s, batch %d x %d tokens, %d rounds (after 2 warm-up), intra-op threads 2, %s%n",
+                path.getFileName(), b, t, rounds, cuda ? "CUDA device 0" : "CPU");
         System.out.printf("bytes leaving the run: host %d (%.1f MB), graph %d (%.2f MB) = %.2f%% of host%n",
                 hostBytes, hostBytes / 1e6, graphBytes, graphBytes / 1e6, 100.0 * graphBytes / hostBytes);
         String[] names = {"plain run", "taps copied + observe", "reductions in graph + observeReduced"};
