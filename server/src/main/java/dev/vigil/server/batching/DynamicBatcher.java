@@ -25,7 +25,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * One model's dynamic batcher (Triton's semantics): requests wait in a bounded queue; one thread takes the oldest
  * and the compatible requests behind it, up to {@code max_batch_size} rows, and runs them as one batch as soon as
  * the batch reaches {@code max_batch_size} or a preferred size, or when the oldest request has waited
- * {@code max_queue_delay_us}. One batch runs at a time; the next one gathers meanwhile. On a CPU a batch of padded
+ * {@code max_queue_delay_us}. One run at a time; the next batch gathers meanwhile. On a CPU a batch of padded
  * token requests runs as several runs of similar length when that computes fewer padding tokens than it costs in
  * extra runs, and in runs of at most {@link LengthGroups#CPU_MAX_TOKENS} padded tokens ({@link LengthGroups}),
  * shortest first.
