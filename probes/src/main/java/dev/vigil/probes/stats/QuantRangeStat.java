@@ -6,11 +6,12 @@ import java.util.Arrays;
 /**
  * Quantization ranges of a site tensor over the window's real rows (SPEC §5): exact min/max/abs max, moments for the
  * kurtosis (shifted by a row mean so the fourth-moment sums do not cancel), per-channel min and max
- * for outlier channels, and an {@link AbsHistogram} for the percentiles and the int8 SQNR. One pass per row: the row
- * is copied to a reused array, then reduced into per-channel accumulators, so that no element's update waits on the
- * previous one's and the loop runs in vector lanes (a running sum per row was half the cost). The moments are summed
- * in float over up to {@value #FLOAT_ROWS} rows shifted by the request's first row mean, then moved in double to the
- * window's shift (its first row mean): the kurtosis is within 1e-6 relative of a double-precision reference.
+ * for outlier channels, and an {@link AbsHistogram} for the percentiles and the int8 SQNR. Real rows are copied into a
+ * block of up to {@value #FLOAT_ROWS} rows, which {@link QuantRows} reduces into per-channel accumulators (in SIMD
+ * lanes, a channel tile's accumulators in registers over the block's rows), then the histogram buckets them. The
+ * moments are summed in float over up to {@value #FLOAT_ROWS} rows shifted by the request's first row mean, then moved
+ * in double to the window's shift (its first row mean): the kurtosis is within 1e-6 relative of a double-precision
+ * reference.
  *
  * <p>The cumulative counters of SPEC §6 ({@link QuantCounters}) are raw power sums split by sign. The row loop keeps
  * only two more per-channel sums for them: {@code Σt} of the channel's minority side {@code t = max(σ·x, 0)}
@@ -25,14 +26,18 @@ import java.util.Arrays;
  * {@link CumulativeAbsHistogram}. Used by one thread.
  */
 final class QuantRangeStat {
-    /** Rows summed in float before the sums move to double: rounding stays near 16 float ulps. */
-    private static final int FLOAT_ROWS = 16;
+    /** Rows summed in float before the sums move to double: rounding stays near 32 float ulps. */
+    private static final int FLOAT_ROWS = 32;
     private final double outlierThreshold;
     private final AbsHistogram histogram = new AbsHistogram();
     /** Per channel min and max: kept per channel so that the row loop has no running reduction. */
     private float[] channelMin = new float[0];
     private float[] channelMax = new float[0];
     private float[] row = new float[0];
+    /** Up to {@value #FLOAT_ROWS} real rows, one after the other, reduced together. */
+    private float[] block = new float[0];
+    /** The row loop's accumulators; the per-channel float arrays below are its arrays. */
+    private QuantRows acc = new QuantRows(0);
     /**
      * Per channel, sums of {@code d, d², d³, d⁴} ({@code d = x − k}, k the request's first row mean): in float over up
      * to {@link #FLOAT_ROWS} rows, then added to the double sums (shifted by {@link #shift}), which the snapshot adds up
@@ -84,15 +89,11 @@ final class QuantRangeStat {
             allocate(w);
         }
         FloatBuffer data = t.data();
-        float[] r = row;
-        float[] lo = channelMin;
-        float[] hi = channelMax;
-        float[] sg = side;
-        float[] sg3 = side3;
+        float[] blk = block;
         chooseSides(data, layout);
         boolean first = true;
         float k = 0f;
-        int block = 0;
+        int n = 0;
         int blockStart = 0;
         int rows = layout.batch * layout.rowsPerSequence;
         for (int b = 0; b < layout.batch; b++) {
@@ -100,51 +101,36 @@ final class QuantRangeStat {
                 if (!layout.real(b, i)) {
                     continue;
                 }
-                if (block == 0) {
+                if (n == 0) {
                     blockStart = b * layout.rowsPerSequence + i;
                 }
-                data.get(layout.offset(b, i), r, 0, w);
+                data.get(layout.offset(b, i), blk, n * w, w);
                 if (first) {
-                    k = (float) rowMean(r, w);
-                    for (int j = 0; j < w; j++) {
-                    }
+                    k = (float) rowMean(blk, w);
                     if (!shifted) {
                         shift = k;
                         shifted = true;
                     }
                     first = false;
                 }
-                // per-channel sums: no add depends on the previous element's, so the loop runs in vector lanes
-                for (int j = 0; j < w; j++) {
-                    float v = r[j];
-                    lo[j] = Math.min(lo[j], v);
-                    hi[j] = Math.max(hi[j], v);
-                    float d = v - k;
-                    float d2 = d * d;
-                    f1[j] += d;
-                    f2[j] += d2;
-                    f3[j] += d2 * d;
-                    f4[j] += d2 * d2;
-                }
-                // a loop of its own: C2 vectorizes only loops small enough to unroll
-                for (int j = 0; j < w; j++) {
-                    float v = r[j];
-                    float u = Math.max(sg[j] * v, 0f);
-                    float c = Math.max(sg3[j] * v, 0f);
-                    q1[j] += u;
-                    q3[j] += c * c * c;
-                }
-                histogram.addAll(r, w);
-                count += w;
-                if (++block == FLOAT_ROWS) {
-                    flushCounters(data, layout, blockStart, b * layout.rowsPerSequence + i + 1, block, k);
-                    flush(w, block, k);
-                    block = 0;
+                if (++n == FLOAT_ROWS) {
+                    reduce(n, w, k);
+                    flushCounters(data, layout, blockStart, b * layout.rowsPerSequence + i + 1, n, k);
+                    flush(w, n, k);
+                    n = 0;
                 }
             }
         }
-        flushCounters(data, layout, blockStart, rows, block, k);
-        flush(w, block, k);
+        reduce(n, w, k);
+        flushCounters(data, layout, blockStart, rows, n, k);
+        flush(w, n, k);
+    }
+
+    /** Adds the {@code n} rows of {@link #block} to the per-channel float sums and the histogram. */
+    private void reduce(int n, int w, float k) {
+        acc.reduce(block, n, w, k);
+        histogram.addAll(block, n * w);
+        count += (long) n * w;
     }
 
     /**
@@ -196,23 +182,25 @@ final class QuantRangeStat {
 
     /** Sizes every per-channel array for rows {@code w} wide (only before the first value). */
     private void allocate(int w) {
-        channelMin = new float[w];
-        channelMax = new float[w];
+        acc = new QuantRows(w);
+        channelMin = acc.min;
+        channelMax = acc.max;
         Arrays.fill(channelMin, Float.POSITIVE_INFINITY);
         Arrays.fill(channelMax, Float.NEGATIVE_INFINITY);
         row = new float[w];
-        f1 = new float[w];
-        f2 = new float[w];
-        f3 = new float[w];
-        f4 = new float[w];
+        block = new float[FLOAT_ROWS * w];
+        f1 = acc.f1;
+        f2 = acc.f2;
+        f3 = acc.f3;
+        f4 = acc.f4;
         c1 = new double[w];
         c2 = new double[w];
         c3 = new double[w];
         c4 = new double[w];
-        side = new float[w];
-        side3 = new float[w];
-        q1 = new float[w];
-        q3 = new float[w];
+        side = acc.side;
+        side3 = acc.side3;
+        q1 = acc.q1;
+        q3 = acc.q3;
         tp1 = new double[w];
         tn1 = new double[w];
         t2 = new double[w];
