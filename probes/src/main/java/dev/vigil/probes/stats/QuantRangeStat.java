@@ -21,7 +21,8 @@ import java.util.Arrays;
  * cubes). Adding the small side to the signed sum, never
  * subtracting it from a large one, keeps each side's precision when one sign dominates (GELU outputs); six more
  * accumulators in the row loop had made it three times dearer. Every block term is clamped at 0, so each counter only
- * grows. The block sums depend on the request alone, so replicas' counters add up to one server's. A block with a non-finite value (its Σd⁴ is then not finite) is summed again element by element, leaving
+ * grows. The block sums depend on the request alone, so replicas' counters add up to one server's. A block with a
+ * non-finite value (its Σd⁴ is then not finite) is summed again element by element, leaving
  * out and counting the non-finite values. Each closed window's {@link AbsHistogram} is folded into a
  * {@link CumulativeAbsHistogram}. Used by one thread.
  */
@@ -40,7 +41,8 @@ final class QuantRangeStat {
     private QuantRows acc = new QuantRows(0);
     /**
      * Per channel, sums of {@code d, d², d³, d⁴} ({@code d = x − k}, k the request's first row mean): in float over up
-     * to {@link #FLOAT_ROWS} rows, then added to the double sums (shifted by {@link #shift}), which the snapshot adds up
+     * to {@link #FLOAT_ROWS} rows, then added to the double sums (shifted by {@link #shift}), which the snapshot adds
+     * up
      * over channels.
      */
     private float[] f1 = new float[0];
@@ -53,7 +55,8 @@ final class QuantRangeStat {
     private double[] c4 = new double[0];
     /**
      * Per channel, the signs σ of the sides summed in the row loop for Σx and Σx³ ({@code −1}: the negative parts), the
-     * opposite of the channel's sign of Σx (Σx³) in the previous block (the request's first block for its first); and the block's sums {@code Σt}, {@code Σt³} of
+     * opposite of the channel's sign of Σx (Σx³) in the previous block (the request's first block for its first); and
+     * the block's sums {@code Σt}, {@code Σt³} of
      * {@code t = max(σ·x, 0)} (float).
      */
     private float[] side = new float[0];
