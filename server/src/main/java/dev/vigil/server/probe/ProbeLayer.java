@@ -385,6 +385,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             job = ShadowJob.of(probed.shadow(), batch, feeds, result, share);
         } catch (OrtException | RuntimeException e) {
             LOG.debug("Model '{}': request not shadowed: {}", probed.name(), e.getMessage());
+            probed.shadow().countSkipped();
             share.run();
             return share;
         }

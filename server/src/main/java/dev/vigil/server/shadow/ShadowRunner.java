@@ -67,9 +67,9 @@ public final class ShadowRunner implements AutoCloseable {
     }
 
     /**
-     * Whether a probed request of {@code model} is shadowed: sampled at the model's shadow rate, a shadow model
-     * exists or can be built, and the machine is not busy. A sampled request refused because the machine is busy is
-     * counted as skipped here. Called on the request's thread: cheap, no lock.
+     * Whether a probed request of {@code model} is shadowed: sampled at the model's shadow rate once a window has
+     * closed, a shadow model exists or can be built, and the machine is not busy. A sampled request refused here is
+     * counted as skipped. Called on the request's thread: cheap, no lock.
      */
     public boolean wants(ShadowedModel model) {
         if (sessions == null) {
@@ -77,10 +77,11 @@ public final class ShadowRunner implements AutoCloseable {
         }
         double rate = model.settings().sampleRate();
         boolean sampled = rate >= 1.0 || (rate > 0.0 && ThreadLocalRandom.current().nextDouble() < rate);
-        if (!sampled || !model.runnable()) {
+        if (!sampled || model.probe().closedWindows() == 0) {
             return false;
         }
-        if (busy()) {
+        // sampled but not shadowed: counted, so that shadowed + skipped is every sampled request
+        if (!model.runnable() || busy()) {
             model.countSkipped();
             return false;
         }
@@ -106,11 +107,13 @@ public final class ShadowRunner implements AutoCloseable {
         try {
             ShadowModel shadow = current(model);
             if (shadow == null) {
+                model.countSkipped();
                 return;
             }
             compare(job, shadow);
             model.countShadowed();
         } catch (OrtException | RuntimeException e) {
+            model.countSkipped();
             LOG.warn("Model '{}': shadow run failed: {}", model.name(), e.getMessage());
         } finally {
             job.release().run();

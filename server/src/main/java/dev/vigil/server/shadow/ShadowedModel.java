@@ -82,7 +82,8 @@ public final class ShadowedModel {
         shadowed.incrementAndGet();
     }
 
-    void countSkipped() {
+    /** Counts a request sampled for the shadow that was not shadowed. */
+    public void countSkipped() {
         skipped.incrementAndGet();
     }
 
