@@ -87,19 +87,8 @@ final class AttentionStat {
         int rowsPerBlock = Math.max(1, BLOCK_FLOATS / Math.max(1, tk));
         FloatBuffer data = t.data();
         for (int b = 0; b < request.batch(); b++) {
-            int nk = 0;
-            for (int k = 0; k < tk; k++) {
-                if (!maskKeys || request.real(b, k)) {
-                    keys[nk++] = k;
-                }
-                visible[k] = nk;
-            }
-            int nq = 0;
-            for (int i = 0; i < tq; i++) {
-                if (!maskQueries || request.real(b, i)) {
-                    queryRows[nq++] = i;
-                }
-            }
+            int nk = compactKeys(request, b, tk, maskKeys);
+            int nq = compactQueries(request, b, tq, maskQueries);
             if (nk == 0 || nq == 0) {
                 continue;
             }
@@ -313,19 +302,8 @@ final class AttentionStat {
         double[] lastKey = a.lastKey();
         double[] massIn = a.keyMass();
         for (int b = 0; b < request.batch(); b++) {
-            int nk = 0;
-            for (int k = 0; k < tk; k++) {
-                if (!maskKeys || request.real(b, k)) {
-                    keys[nk++] = k;
-                }
-                visible[k] = nk;
-            }
-            int nq = 0;
-            for (int i = 0; i < tq; i++) {
-                if (!maskQueries || request.real(b, i)) {
-                    queryRows[nq++] = i;
-                }
-            }
+            int nk = compactKeys(request, b, tk, maskKeys);
+            int nq = compactQueries(request, b, tq, maskQueries);
             if (nk == 0 || nq == 0) {
                 continue;
             }
@@ -382,5 +360,31 @@ final class AttentionStat {
                 keyQueries[k] += nq;
             }
         }
+    }
+
+    /**
+     * Puts sequence {@code b}'s unmasked key positions in {@code keys} and, per key, how many of them come up to it
+     * in {@code visible}; returns their count.
+     */
+    private int compactKeys(MaskedRequest request, int b, int tk, boolean maskKeys) {
+        int nk = 0;
+        for (int k = 0; k < tk; k++) {
+            if (!maskKeys || request.real(b, k)) {
+                keys[nk++] = k;
+            }
+            visible[k] = nk;
+        }
+        return nk;
+    }
+
+    /** Puts sequence {@code b}'s unmasked query rows in {@code queryRows}; returns their count. */
+    private int compactQueries(MaskedRequest request, int b, int tq, boolean maskQueries) {
+        int nq = 0;
+        for (int i = 0; i < tq; i++) {
+            if (!maskQueries || request.real(b, i)) {
+                queryRows[nq++] = i;
+            }
+        }
+        return nq;
     }
 }

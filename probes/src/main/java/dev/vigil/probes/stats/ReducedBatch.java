@@ -12,38 +12,12 @@ import java.util.Map;
  * @param mask    the attention mask, length B·T, nonzero = real token; null when the request has none (all real)
  * @param outputs the reduction outputs by output name; sites whose outputs are absent are not updated
  */
-public record ReducedBatch(int batch, int tokens, byte[] mask, Map<String, ReducedTensor> outputs) {
+public record ReducedBatch(int batch, int tokens, byte[] mask, Map<String, ReducedTensor> outputs) implements MaskedRequest {
     public ReducedBatch {
-        if (batch < 1 || tokens < 1) {
-            throw new IllegalArgumentException("reduced batch needs batch >= 1 and tokens >= 1, got batch=" + batch
-                    + " tokens=" + tokens);
-        }
-        if (mask != null && mask.length != (long) batch * tokens) {
-            throw new IllegalArgumentException("attention mask has " + mask.length + " entries, expected batch*tokens="
-                    + (long) batch * tokens);
-        }
+        MaskedRequest.check("reduced batch", batch, tokens, mask);
         if (outputs == null) {
             throw new IllegalArgumentException("reduced batch needs a map of output name to tensor");
         }
         outputs = Map.copyOf(outputs);
-    }
-
-    /** Unmasked tokens of the request: nonzero mask entries, or B·T without a mask. */
-    public long unmaskedTokens() {
-        if (mask == null) {
-            return (long) batch * tokens;
-        }
-        long n = 0;
-        for (byte m : mask) {
-            if (m != 0) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    /** Whether position {@code t} of sequence {@code b} is a real token. */
-    boolean real(int b, int t) {
-        return mask == null || mask[b * tokens + t] != 0;
     }
 }
