@@ -6,16 +6,12 @@ import ai.onnxruntime.OrtSession;
 import dev.vigil.server.ServerOptions;
 import dev.vigil.server.VigilServer;
 import dev.vigil.server.serving.Device;
-import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,8 +59,8 @@ public final class ShadowBench {
             Files.createSymbolicLink(dir.resolve("model.onnx"), model);
             Files.writeString(dir.resolve("config.json"), CONFIGS[v]);
         }
-        byte[] header = header();
-        byte[] body = body(header);
+        byte[] header = MiniLmBinaryRequests.header(BATCH, SEQ);
+        byte[] body = MiniLmBinaryRequests.body(header, BATCH, SEQ);
         HttpClient client = HttpClient.newHttpClient();
         try (VigilServer server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0)
                 .device(Device.parse("cpu")).maxInflight(4).build())) {
@@ -78,14 +74,14 @@ public final class ShadowBench {
             // a closed window (4 requests), then traffic until each shadowed copy runs its shadow model
             for (int v = 0; v < VARIANTS.length; v++) {
                 for (int i = 0; i < 5; i++) {
-                    send(client, calls[v]);
+                    MiniLmBinaryRequests.send(client, calls[v]);
                 }
             }
             for (int v = 1; v < VARIANTS.length; v++) {
                 long deadline = System.nanoTime() + 300_000_000_000L;
                 while (sample(metrics(client, base), "vigil_shadow_requests_total", VARIANTS[v]).equals("0.0")
                         && System.nanoTime() < deadline) {
-                    send(client, calls[v]);
+                    MiniLmBinaryRequests.send(client, calls[v]);
                     Thread.sleep(500);
                 }
             }
@@ -218,7 +214,7 @@ public final class ShadowBench {
                 List<Double> own = new ArrayList<>();
                 for (int i = thread; i < n; i += conc) {
                     long s = System.nanoTime();
-                    send(client, call);
+                    MiniLmBinaryRequests.send(client, call);
                     own.add((System.nanoTime() - s) / 1e6);
                 }
                 return own;
@@ -228,45 +224,5 @@ public final class ShadowBench {
             latencies.addAll(f.get());
         }
         return (System.nanoTime() - t0) / 1e9;
-    }
-
-    private static void send(HttpClient client, HttpRequest request) throws Exception {
-        HttpResponse<byte[]> r = client.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        if (r.statusCode() != 200) {
-            throw new IllegalStateException(r.statusCode() + ": " + new String(r.body(), StandardCharsets.UTF_8));
-        }
-    }
-
-    private static byte[] header() {
-        String[] inputs = {"input_ids", "attention_mask", "token_type_ids"};
-        StringBuilder sb = new StringBuilder("{\"inputs\":[");
-        for (int k = 0; k < inputs.length; k++) {
-            sb.append(k > 0 ? "," : "").append("{\"name\":\"").append(inputs[k]).append("\",\"datatype\":\"INT64\",")
-                    .append("\"shape\":[").append(BATCH).append(',').append(SEQ).append("],")
-                    .append("\"parameters\":{\"binary_data_size\":").append(BATCH * SEQ * 8).append("}}");
-        }
-        return sb.append("],\"parameters\":{\"binary_data_output\":true}}").toString()
-                .getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** The header, then ids ([CLS] + random word pieces + [SEP], fixed seed), an all-ones mask, zero type ids. */
-    private static byte[] body(byte[] header) {
-        Random random = new Random(42);
-        ByteBuffer ids = ByteBuffer.allocate(BATCH * SEQ * 8).order(ByteOrder.LITTLE_ENDIAN);
-        ByteBuffer mask = ByteBuffer.allocate(BATCH * SEQ * 8).order(ByteOrder.LITTLE_ENDIAN);
-        ByteBuffer types = ByteBuffer.allocate(BATCH * SEQ * 8).order(ByteOrder.LITTLE_ENDIAN);
-        for (int b = 0; b < BATCH; b++) {
-            for (int t = 0; t < SEQ; t++) {
-                ids.putLong(t == 0 ? 101 : t == SEQ - 1 ? 102 : 1000 + random.nextInt(28000));
-                mask.putLong(1);
-                types.putLong(0);
-            }
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(header);
-        out.writeBytes(ids.array());
-        out.writeBytes(mask.array());
-        out.writeBytes(types.array());
-        return out.toByteArray();
     }
 }
