@@ -24,16 +24,7 @@ final class DeadNeuronStat {
 
     void observe(TapTensor t, RowLayout layout) {
         int w = layout.width;
-        if (maxActivation.length != w) {
-            if (rows > 0) {
-                throw new IllegalArgumentException("mlp site width changed from " + maxActivation.length + " to " + w);
-            }
-            maxActivation = new float[w];
-            sumAbs = new double[w];
-            floatSumAbs = new float[w];
-            row = new float[w];
-            reset();
-        }
+        ensureWidth(w);
         FloatBuffer data = t.data();
         float[] mx = maxActivation;
         float[] fa = floatSumAbs;
@@ -102,20 +93,26 @@ final class DeadNeuronStat {
      */
     void observeReduced(double[] channelMax, double[] channelAbsSum, long realRows) {
         int w = channelMax.length;
-        if (maxActivation.length != w) {
-            if (rows > 0) {
-                throw new IllegalArgumentException("mlp site width changed from " + maxActivation.length + " to " + w);
-            }
-            maxActivation = new float[w];
-            sumAbs = new double[w];
-            floatSumAbs = new float[w];
-            row = new float[w];
-            reset();
-        }
+        ensureWidth(w);
         for (int j = 0; j < w; j++) {
             maxActivation[j] = Math.max(maxActivation[j], (float) channelMax[j]);
             sumAbs[j] += channelAbsSum[j];
         }
         rows += realRows;
+    }
+
+    /** Sizes the accumulators for {@code w} channels; a site whose width changes once rows are counted is refused. */
+    private void ensureWidth(int w) {
+        if (maxActivation.length == w) {
+            return;
+        }
+        if (rows > 0) {
+            throw new IllegalArgumentException("mlp site width changed from " + maxActivation.length + " to " + w);
+        }
+        maxActivation = new float[w];
+        sumAbs = new double[w];
+        floatSumAbs = new float[w];
+        row = new float[w];
+        reset();
     }
 }

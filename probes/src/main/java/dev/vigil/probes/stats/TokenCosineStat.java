@@ -54,16 +54,7 @@ final class TokenCosineStat {
             for (int j = 0; j < w; j++) {
                 total2 += s[j] * s[j];
             }
-            double cosine = (total2 - unitNormsSquared) / ((double) n * (n - 1));
-            windowSum += cosine;
-            sequences++;
-            if (Double.isFinite(cosine)) {
-                // a mean pairwise cosine is at least -1/(n-1); the clamp only absorbs rounding
-                shiftedTotal += Math.max(0.0, 1.0 + cosine);
-                sequencesTotal++;
-            } else {
-                nonFiniteTotal++;
-            }
+            add((total2 - unitNormsSquared) / ((double) n * (n - 1)));
         }
     }
 
@@ -118,10 +109,12 @@ final class TokenCosineStat {
         }
     }
 
+    /** Adds one sequence's mean pairwise cosine to the window and the counters. */
     private void add(double cosine) {
         windowSum += cosine;
         sequences++;
         if (Double.isFinite(cosine)) {
+            // a mean pairwise cosine is at least -1/(n-1); the clamp only absorbs rounding
             shiftedTotal += Math.max(0.0, 1.0 + cosine);
             sequencesTotal++;
         } else {
