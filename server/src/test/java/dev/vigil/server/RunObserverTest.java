@@ -1,7 +1,6 @@
 package dev.vigil.server;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.server.protocol.InferRequest;
@@ -45,26 +44,7 @@ class RunObserverTest {
             RunObserver tap = new RunObserver() {
                 @Override
                 public RunTaps beforeRun(ServedModel m, InferRequest request, Map<String, OnnxTensor> feeds) {
-                    return new RunTaps() {
-                        @Override
-                        public Set<String> outputs() {
-                            return Set.of("h");
-                        }
-
-                        @Override
-                        public Map<String, OnnxTensor> pinned() {
-                            return Map.of();
-                        }
-
-                        @Override
-                        public RunTaps unpinned(OrtException failure) {
-                            return this;
-                        }
-
-                        @Override
-                        public void close() {
-                        }
-                    };
+                    return () -> Set.of("h");
                 }
 
                 @Override

@@ -3,7 +3,6 @@ package dev.vigil.server.probe;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.vigil.probes.stats.ReducedBatch;
 import dev.vigil.probes.stats.ReducedTensor;
@@ -40,16 +39,6 @@ final class ReducedRun implements RunTaps {
     @Override
     public Set<String> outputs() {
         return model.reductions();
-    }
-
-    @Override
-    public Map<String, OnnxTensor> pinned() {
-        return Map.of();
-    }
-
-    @Override
-    public RunTaps unpinned(OrtException failure) {
-        return this;
     }
 
     /** The reductions of the run, copied out of its result. */
@@ -94,9 +83,5 @@ final class ReducedRun implements RunTaps {
             default -> throw new IllegalArgumentException("reduction output of type " + type);
         }
         return out;
-    }
-
-    @Override
-    public void close() {
     }
 }

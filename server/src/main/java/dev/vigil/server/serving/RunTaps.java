@@ -13,40 +13,27 @@ import java.util.Set;
  */
 public interface RunTaps extends AutoCloseable {
     /** No internal outputs. */
-    RunTaps NONE = new RunTaps() {
-        @Override
-        public Set<String> outputs() {
-            return Set.of();
-        }
-
-        @Override
-        public Map<String, OnnxTensor> pinned() {
-            return Map.of();
-        }
-
-        @Override
-        public RunTaps unpinned(OrtException failure) {
-            return this;
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    RunTaps NONE = Set::of;
 
     /** Internal outputs that ONNX Runtime allocates. */
     Set<String> outputs();
 
-    /** Internal outputs that ONNX Runtime writes into the given tensors; disjoint from {@link #outputs()}. */
-    Map<String, OnnxTensor> pinned();
+    /** Internal outputs that ONNX Runtime writes into the given tensors; disjoint from {@link #outputs()}. None here. */
+    default Map<String, OnnxTensor> pinned() {
+        return Map.of();
+    }
 
     /**
      * The same outputs with none pinned, after a run with pinned outputs failed (e.g. a pinned tensor's shape was not
-     * the one the run produced); the pinned tensors are released. The run is then tried once more with these.
+     * the one the run produced); the pinned tensors are released. The run is then tried once more with these. This
+     * one when nothing is pinned.
      */
-    RunTaps unpinned(OrtException failure);
+    default RunTaps unpinned(OrtException failure) {
+        return this;
+    }
 
-    /** The request is over: releases the pinned tensors unless the observer kept them. Idempotent. */
+    /** The request is over: releases the pinned tensors unless the observer kept them. Idempotent. Nothing here. */
     @Override
-    void close();
+    default void close() {
+    }
 }
