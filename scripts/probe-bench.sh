@@ -11,6 +11,7 @@
 # under steady load, one row per interval (throughput, p50/p99, RSS, heap, direct memory, threads, dropped probes).
 # "scripts/probe-bench.sh batching [...]" runs BatchingBench: dynamic batching off vs on (docs/BENCHMARKS.md).
 # "scripts/probe-bench.sh shadow [requests concurrency]" runs ShadowBench: shadow int8 off, at 0.05 and at 1.0.
+# "scripts/probe-bench.sh quant [...]" runs QuantizationBench (scripts/quant-bench.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -28,6 +29,7 @@ done
 { echo "Manifest-Version: 1.0"; printf 'Class-Path: %s\n' "$urls" | fold -b -w 70 | sed '1!s/^/ /'; } > "$dir/MANIFEST.MF"
 jar cfm "$dir/classpath.jar" "$dir/MANIFEST.MF"
 main=dev.vigil.tests.probes.ProbeBench
+log_level=info
 case "${1:-}" in
   profile) main=dev.vigil.probes.stats.ProbeCostProfile; shift ;;
   ingraph) main=dev.vigil.probes.stats.InGraphBench; shift ;;
@@ -36,7 +38,8 @@ case "${1:-}" in
   batching) main=dev.vigil.tests.BatchingBench; shift ;;
   shadow) main=dev.vigil.tests.probes.ShadowBench; shift ;;
   json) main=dev.vigil.server.JsonOutputBench; shift ;;
+  quant) main=dev.vigil.tests.quant.QuantizationBench; log_level=warn; shift ;;
 esac
 cd "$root/tests"
 DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true --add-modules jdk.incubator.vector \
-  -cp "$dir/classpath.jar" "$main" "$@"
+  -Dorg.slf4j.simpleLogger.defaultLogLevel=$log_level -cp "$dir/classpath.jar" "$main" "$@"
