@@ -8,7 +8,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,29 +42,17 @@ public final class ProbeBench {
         System.setProperty("OPT_OUT_TRACKING", "true");
         int requests = args.length > 0 ? Integer.parseInt(args[0]) : 60;
         int conc = args.length > 1 ? Integer.parseInt(args[1]) : 2;
-        Path model = Path.of("..", "models", "all-minilm-l6-v2", "model.onnx").toAbsolutePath();
-        if (!Files.isRegularFile(model)) {
-            model = Path.of("models", "all-minilm-l6-v2", "model.onnx").toAbsolutePath();
-        }
-        Path repo = Files.createTempDirectory("vigil-probe-bench");
-        for (int v = 0; v < VARIANTS.length; v++) {
-            Path dir = Files.createDirectories(repo.resolve(VARIANTS[v]));
-            Files.createSymbolicLink(dir.resolve("model.onnx"), model);
-            Files.writeString(dir.resolve("config.json"), CONFIGS[v]);
-        }
-        byte[] header = MiniLmBinaryRequests.header(BATCH, SEQ);
-        byte[] body = MiniLmBinaryRequests.body(header, BATCH, SEQ);
+        Path repo = MiniLmBench.repository("vigil-probe-bench", VARIANTS, CONFIGS);
+        byte[] header = MiniLmBench.header(BATCH, SEQ);
+        byte[] body = MiniLmBench.body(header, BATCH, SEQ);
         HttpClient client = HttpClient.newHttpClient();
         try (VigilServer server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0)
                 .device(Device.parse("cpu")).maxInflight(4).build())) {
             String base = "http://127.0.0.1:" + server.start();
-            HttpRequest[] calls = new HttpRequest[VARIANTS.length];
+            HttpRequest[] calls = MiniLmBench.calls(base, VARIANTS, header, body);
             for (int v = 0; v < VARIANTS.length; v++) {
-                calls[v] = HttpRequest.newBuilder(URI.create(base + "/v2/models/" + VARIANTS[v] + "/infer"))
-                        .header("Inference-Header-Content-Length", Integer.toString(header.length))
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
                 for (int i = 0; i < 3; i++) {
-                    MiniLmBinaryRequests.send(client, calls[v]);
+                    MiniLmBench.send(client, calls[v]);
                 }
             }
             double[] seconds = new double[VARIANTS.length];
@@ -118,7 +105,7 @@ public final class ProbeBench {
             int thread = t;
             futures.add(pool.submit(() -> {
                 for (int i = thread; i < n; i += conc) {
-                    MiniLmBinaryRequests.send(client, call);
+                    MiniLmBench.send(client, call);
                 }
                 return null;
             }));

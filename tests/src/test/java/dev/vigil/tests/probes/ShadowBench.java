@@ -49,39 +49,26 @@ public final class ShadowBench {
     public static void main(String[] args) throws Exception {
         int requests = args.length > 0 ? Integer.parseInt(args[0]) : 60;
         int conc = args.length > 1 ? Integer.parseInt(args[1]) : 2;
-        Path model = Path.of("..", "models", "all-minilm-l6-v2", "model.onnx").toAbsolutePath();
-        if (!Files.isRegularFile(model)) {
-            model = Path.of("models", "all-minilm-l6-v2", "model.onnx").toAbsolutePath();
-        }
-        Path repo = Files.createTempDirectory("vigil-shadow-bench");
-        for (int v = 0; v < VARIANTS.length; v++) {
-            Path dir = Files.createDirectories(repo.resolve(VARIANTS[v]));
-            Files.createSymbolicLink(dir.resolve("model.onnx"), model);
-            Files.writeString(dir.resolve("config.json"), CONFIGS[v]);
-        }
-        byte[] header = MiniLmBinaryRequests.header(BATCH, SEQ);
-        byte[] body = MiniLmBinaryRequests.body(header, BATCH, SEQ);
+        Path repo = MiniLmBench.repository("vigil-shadow-bench", VARIANTS, CONFIGS);
+        Path model = repo.resolve(VARIANTS[0]).resolve("model.onnx");
+        byte[] header = MiniLmBench.header(BATCH, SEQ);
+        byte[] body = MiniLmBench.body(header, BATCH, SEQ);
         HttpClient client = HttpClient.newHttpClient();
         try (VigilServer server = new VigilServer(ServerOptions.builder().modelsDir(repo).port(0)
                 .device(Device.parse("cpu")).maxInflight(4).build())) {
             String base = "http://127.0.0.1:" + server.start();
-            HttpRequest[] calls = new HttpRequest[VARIANTS.length];
-            for (int v = 0; v < VARIANTS.length; v++) {
-                calls[v] = HttpRequest.newBuilder(URI.create(base + "/v2/models/" + VARIANTS[v] + "/infer"))
-                        .header("Inference-Header-Content-Length", Integer.toString(header.length))
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
-            }
+            HttpRequest[] calls = MiniLmBench.calls(base, VARIANTS, header, body);
             // a closed window (4 requests), then traffic until each shadowed copy runs its shadow model
             for (int v = 0; v < VARIANTS.length; v++) {
                 for (int i = 0; i < 5; i++) {
-                    MiniLmBinaryRequests.send(client, calls[v]);
+                    MiniLmBench.send(client, calls[v]);
                 }
             }
             for (int v = 1; v < VARIANTS.length; v++) {
                 long deadline = System.nanoTime() + 300_000_000_000L;
                 while (sample(metrics(client, base), "vigil_shadow_requests_total", VARIANTS[v]).equals("0.0")
                         && System.nanoTime() < deadline) {
-                    MiniLmBinaryRequests.send(client, calls[v]);
+                    MiniLmBench.send(client, calls[v]);
                     Thread.sleep(500);
                 }
             }
@@ -214,7 +201,7 @@ public final class ShadowBench {
                 List<Double> own = new ArrayList<>();
                 for (int i = thread; i < n; i += conc) {
                     long s = System.nanoTime();
-                    MiniLmBinaryRequests.send(client, call);
+                    MiniLmBench.send(client, call);
                     own.add((System.nanoTime() - s) / 1e6);
                 }
                 return own;

@@ -1,17 +1,49 @@
 package dev.vigil.tests.probes;
 
 import java.io.ByteArrayOutputStream;
+import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Random;
 
-/** The fixed MiniLM request the probe benches send: B × T random word pieces as binary tensors, binary outputs. */
-final class MiniLmBinaryRequests {
-    private MiniLmBinaryRequests() {
+/**
+ * What the probe benches share: a model repository of MiniLM copies that differ only in config.json, and the fixed
+ * request they send (B × T random word pieces as binary tensors, binary outputs).
+ */
+final class MiniLmBench {
+    private MiniLmBench() {
+    }
+
+    /** A temporary repository holding MiniLM once per variant (a link to the bundled model) with its config.json. */
+    static Path repository(String prefix, String[] variants, String[] configs) throws Exception {
+        Path model = Path.of("..", "models", "all-minilm-l6-v2", "model.onnx").toAbsolutePath();
+        if (!Files.isRegularFile(model)) {
+            model = Path.of("models", "all-minilm-l6-v2", "model.onnx").toAbsolutePath();
+        }
+        Path repo = Files.createTempDirectory(prefix);
+        for (int v = 0; v < variants.length; v++) {
+            Path dir = Files.createDirectories(repo.resolve(variants[v]));
+            Files.createSymbolicLink(dir.resolve("model.onnx"), model);
+            Files.writeString(dir.resolve("config.json"), configs[v]);
+        }
+        return repo;
+    }
+
+    /** One binary infer call per variant, all sending {@code body}. */
+    static HttpRequest[] calls(String base, String[] variants, byte[] header, byte[] body) {
+        HttpRequest[] calls = new HttpRequest[variants.length];
+        for (int v = 0; v < variants.length; v++) {
+            calls[v] = HttpRequest.newBuilder(URI.create(base + "/v2/models/" + variants[v] + "/infer"))
+                    .header("Inference-Header-Content-Length", Integer.toString(header.length))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        }
+        return calls;
     }
 
     /** The JSON header of a B × T request whose three INT64 inputs follow as binary data. */
