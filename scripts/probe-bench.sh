@@ -12,6 +12,7 @@
 # "scripts/probe-bench.sh batching [...]" runs BatchingBench: dynamic batching off vs on (docs/BENCHMARKS.md).
 # "scripts/probe-bench.sh shadow [requests concurrency]" runs ShadowBench: shadow int8 off, at 0.05 and at 1.0.
 # "scripts/probe-bench.sh quant [...]" runs QuantizationBench (scripts/quant-bench.sh).
+# BENCH_JAVA_OPTS adds JVM options, e.g. BENCH_JAVA_OPTS=-XX:StartFlightRecording=filename=bench.jfr,settings=profile
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -42,4 +43,4 @@ case "${1:-}" in
 esac
 cd "$root/tests"
 DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java -Dai.djl.offline=true -DOPT_OUT_TRACKING=true --add-modules jdk.incubator.vector \
-  -Dorg.slf4j.simpleLogger.defaultLogLevel=$log_level -cp "$dir/classpath.jar" "$main" "$@"
+  -Dorg.slf4j.simpleLogger.defaultLogLevel=$log_level ${BENCH_JAVA_OPTS:-} -cp "$dir/classpath.jar" "$main" "$@"

@@ -15,6 +15,7 @@ import dev.vigil.server.memory.RequestMemory;
 import dev.vigil.server.protocol.Datatype;
 import dev.vigil.server.protocol.InferRequest;
 import dev.vigil.server.protocol.InferRequestParser;
+import dev.vigil.server.protocol.InferResponse;
 import dev.vigil.server.protocol.InferResponseWriter;
 import dev.vigil.server.protocol.TensorSpec;
 import dev.vigil.server.serving.AdmissionControl;
@@ -431,12 +432,12 @@ public final class VigilServer implements AutoCloseable {
     }
 
     private void respond(Context ctx, ServedModel model, byte[] body, long headerLength, RequestMemory memory) {
-        InferResponseWriter.Encoded encoded;
+        InferResponse response;
         DynamicBatcher batcher = batchers.get(model.name());
         if (batcher == null) {
             try (AdmissionControl.Permit ignored = admission.acquire()) {
                 InferRequest request = withQueryInspect(ctx, parser.parse(body, headerLength, memory));
-                encoded = writer.encode(inference.infer(model, request));
+                response = inference.infer(model, request);
             }
         } else {
             // the batch run takes its own slot: a request waiting for its batch holds none
@@ -445,15 +446,16 @@ public final class VigilServer implements AutoCloseable {
                 prepared = inference.prepare(model, withQueryInspect(ctx, parser.parse(body, headerLength, memory)));
             }
             try {
-                encoded = writer.encode(batcher.infer(prepared));
+                response = batcher.infer(prepared);
             } catch (RuntimeException | Error e) {
                 // a request that gave up waiting may still be in the batch queue: its buffers must outlive it
                 memory.leaveBuffersToCollector();
                 throw e;
             }
         }
+        // written outside the model slot: a client that reads slowly holds a thread, not a run
         try {
-            send(ctx, encoded);
+            send(ctx, response);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -501,16 +503,25 @@ public final class VigilServer implements AutoCloseable {
         }
     }
 
-    private static void send(Context ctx, InferResponseWriter.Encoded encoded) throws IOException {
+    /**
+     * Sends a response. All-JSON responses stream as they are formatted (chunked when larger than the server's
+     * output buffer, with a Content-Length otherwise); with binary outputs the JSON header is sized first.
+     */
+    private void send(Context ctx, InferResponse response) throws IOException {
         ctx.status(200);
-        if (!encoded.hasBinary()) {
-            ctx.contentType("application/json").result(encoded.json());
+        OutputStream out;
+        if (InferResponseWriter.allJson(response)) {
+            ctx.contentType("application/json");
+            out = ctx.res().getOutputStream();
+            // not flushed: a response that fits the output buffer is sent whole, with its Content-Length
+            writer.writeJson(response, out);
             return;
         }
+        InferResponseWriter.Encoded encoded = writer.encode(response);
         ctx.contentType("application/octet-stream");
         ctx.header(HEADER_LENGTH, Integer.toString(encoded.json().length));
         ctx.res().setContentLengthLong(encoded.length());
-        OutputStream out = ctx.res().getOutputStream();
+        out = ctx.res().getOutputStream();
         out.write(encoded.json());
         WritableByteChannel channel = Channels.newChannel(out);
         for (ByteBuffer b : encoded.binary()) {

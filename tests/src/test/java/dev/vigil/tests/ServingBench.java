@@ -8,8 +8,11 @@ import dev.vigil.server.ServerOptions;
 import dev.vigil.server.VigilServer;
 import dev.vigil.server.serving.Device;
 import dev.vigil.server.serving.SessionFactory;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
@@ -27,17 +30,21 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.IntFunction;
 
 /**
  * Serving overhead benchmark: MiniLM at batch 1 and 8 × 128 tokens, concurrency 1 and 4, with a fixed request
  * count per cell, variants interleaved in rounds: (a) bare in-process ORT {@code session.run} on a session built exactly as the server builds
  * it, against (b) Vigil over HTTP on the same machine and in the same run, with binary tensor inputs, JSON inputs
- * (binary outputs), and JSON both ways. Prints req/s, p50/p99 and the throughput ratio b/a. The served copy of
- * MiniLM has its probes off, so this measures the serving layer alone; {@code ProbeBench} measures the probes.
+ * (binary outputs), and JSON both ways. Prints req/s, p50/p99, the throughput ratio b/a, the process's CPU time per
+ * request, and where an HTTP request's time went: the server's own time (from the server's request and model-run
+ * histograms) split into the model run and the rest, and the remainder outside the server (client and loopback).
+ * The served copy of MiniLM has its probes off, so this measures the serving layer alone; {@code ProbeBench}
+ * measures the probes.
  *
  * <p>Run: {@code mvn -B -o -q -pl tests exec:java -Dexec.mainClass=dev.vigil.tests.ServingBench
  * -Dexec.classpathScope=test} (after {@code mvn -B -o -q -pl server install -DskipTests}). Optional args:
- * requests at batch 1, requests at batch 8 (default 200 and 40).
+ * requests at batch 1, requests at batch 8 (default 200 and 40; 0 skips that batch size).
  */
 public final class ServingBench {
     private static final int SEQ = 128;
@@ -58,7 +65,66 @@ public final class ServingBench {
      * @param cpuMsPerRequest this process's CPU time (all threads: client, server, ONNX Runtime) per request; unlike
      *                        req/s it does not depend on how much of a shared machine the process got
      */
-    record Stats(double reqPerSec, double p50Ms, double p99Ms, double cpuMsPerRequest) {
+    record Stats(double reqPerSec, double p50Ms, double p99Ms, double cpuMsPerRequest, double meanMs,
+                 double serverMs, double runMs, double[] cpuByGroup) {
+    }
+
+    /**
+     * Thread groups whose CPU time per request is reported: the caller threads (which run the model themselves in
+     * the bare variant) and the in-process HTTP client, Jetty's threads, the JIT and GC, and the rest: ONNX
+     * Runtime's own pool threads (native, unnamed).
+     */
+    static final String[] GROUPS = {"callers+HTTP client", "Jetty", "JIT+GC", "ORT pool, other"};
+
+    /** CPU nanoseconds by {@link #GROUPS} of every thread of this process, from /proc (native threads too). */
+    static long[] cpuByGroup() {
+        long[] out = new long[GROUPS.length];
+        File[] tasks = new File("/proc/self/task").listFiles();
+        if (tasks == null) {
+            return out;
+        }
+        long tick = 10_000_000L; // USER_HZ is 100 on Linux
+        for (File task : tasks) {
+            try {
+                String comm = Files.readString(task.toPath().resolve("comm")).trim();
+                String stat = Files.readString(task.toPath().resolve("stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                long ns = (Long.parseLong(f[11]) + Long.parseLong(f[12])) * tick;
+                int group = comm.startsWith("pool-") || comm.startsWith("HttpClient") ? 0
+                        : comm.startsWith("JettyServer") || comm.startsWith("qtp") ? 1
+                        : comm.startsWith("C1 ") || comm.startsWith("C2 ") || comm.startsWith("GC ")
+                        || comm.startsWith("G1 ") || comm.startsWith("VM Thread") ? 2 : 3;
+                out[group] += ns;
+            } catch (IOException | RuntimeException e) {
+                // the thread ended between the listing and the read
+            }
+        }
+        return out;
+    }
+
+    /** Seconds summed so far over the served requests: the server's request time and its model runs' time. */
+    record ServerTime(double requestSeconds, double runSeconds) {
+        static final ServerTime NONE = new ServerTime(0, 0);
+
+        /** The server's summed times, read from its request and model-run histograms. */
+        static ServerTime of(VigilServer server) {
+            double request = 0;
+            double run = 0;
+            for (MetricSnapshot m : server.metrics().registry().scrape()) {
+                if (m instanceof HistogramSnapshot h) {
+                    double sum = 0;
+                    for (HistogramSnapshot.HistogramDataPointSnapshot p : h.getDataPoints()) {
+                        sum += p.getSum();
+                    }
+                    switch (h.getMetadata().getName()) {
+                        case "vigil_request_duration_seconds" -> request = sum;
+                        case "vigil_inference_duration_seconds" -> run = sum;
+                        default -> { }
+                    }
+                }
+            }
+            return new ServerTime(request, run);
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -77,9 +143,14 @@ public final class ServingBench {
                      .device(Device.parse("cpu")).maxInflight(4).build())) {
             Http http = new Http(server.start());
             List<String> rows = new ArrayList<>();
-            rows.add("| batch | concurrency | variant | requests | req/s | p50 ms | p99 ms | ratio b/a |");
-            rows.add("|---|---|---|---|---|---|---|---|");
+            rows.add("| batch | concurrency | variant | requests | req/s | p50 ms | p99 ms | ratio b/a | CPU ms/req "
+                    + "| mean ms | server ms | model run ms | server rest ms | outside server ms | CPU ms/req: "
+                    + String.join(" / ", GROUPS) + " |");
+            rows.add("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
             for (int batch : new int[]{1, 8}) {
+                if ((batch == 1 ? n1 : n8) == 0) {
+                    continue;
+                }
                 long[] ids = tokenIds(batch);
                 byte[] binaryBody = binaryRequest(ids, batch);
                 int headerLength = binaryHeader(batch).length;
@@ -95,7 +166,8 @@ public final class ServingBench {
                             () -> expect200(http.post(INFER, jsonBinaryOut)),
                             () -> expect200(http.post(INFER, jsonBody))};
                     int requests = batch == 1 ? n1 : n8;
-                    Stats[] stats = measureInterleaved(calls, requests, conc, batch == 1 ? 30 : 4);
+                    Stats[] stats = measureInterleaved(calls, requests, conc, batch == 1 ? 30 : 4,
+                            v -> v == 0 ? ServerTime.NONE : ServerTime.of(server));
                     for (int v = 0; v < calls.length; v++) {
                         rows.add(row(batch, conc, names[v], requests, stats[v], stats[0]));
                     }
@@ -122,8 +194,20 @@ public final class ServingBench {
     }
 
     private static String row(int batch, int conc, String variant, int requests, Stats s, Stats a) {
-        return String.format(Locale.ROOT, "| %d | %d | %s | %d | %.1f | %.1f | %.1f | %.2f |", batch, conc, variant,
-                requests, s.reqPerSec(), s.p50Ms(), s.p99Ms(), s.reqPerSec() / a.reqPerSec());
+        boolean served = s.serverMs() > 0;
+        StringBuilder byGroup = new StringBuilder();
+        for (double g : s.cpuByGroup()) {
+            byGroup.append(byGroup.length() > 0 ? " / " : "").append(String.format(Locale.ROOT, "%.1f", g));
+        }
+        return String.format(Locale.ROOT, "| %d | %d | %s | %d | %.1f | %.1f | %.1f | %.2f | %.1f | %.1f | %s | %s "
+                        + "| %s | %s | %s |", batch, conc, variant, requests, s.reqPerSec(), s.p50Ms(), s.p99Ms(),
+                s.reqPerSec() / a.reqPerSec(), s.cpuMsPerRequest(), s.meanMs(),
+                served ? ms(s.serverMs()) : "–", served ? ms(s.runMs()) : "–",
+                served ? ms(s.serverMs() - s.runMs()) : "–", served ? ms(s.meanMs() - s.serverMs()) : "–", byGroup);
+    }
+
+    private static String ms(double v) {
+        return String.format(Locale.ROOT, "%.2f", v);
     }
 
     static void expect200(HttpResponse<byte[]> r) {
@@ -138,6 +222,15 @@ public final class ServingBench {
      * variants alike; warms each variant up first.
      */
     static Stats[] measureInterleaved(Call[] calls, int requests, int conc, int warmup) throws Exception {
+        return measureInterleaved(calls, requests, conc, warmup, v -> ServerTime.NONE);
+    }
+
+    /**
+     * As {@link #measureInterleaved(Call[], int, int, int)}, also summing the server's own time over each variant's
+     * slices ({@code serverTime} of the variant's index, read before and after each slice).
+     */
+    static Stats[] measureInterleaved(Call[] calls, int requests, int conc, int warmup,
+                                      IntFunction<ServerTime> serverTime) throws Exception {
         for (Call call : calls) {
             for (int i = 0; i < warmup; i++) {
                 call.run();
@@ -146,6 +239,9 @@ public final class ServingBench {
         long[][] latencies = new long[calls.length][requests];
         double[] seconds = new double[calls.length];
         double[] cpu = new double[calls.length];
+        double[] serverSeconds = new double[calls.length];
+        double[] runSeconds = new double[calls.length];
+        double[][] groups = new double[calls.length][GROUPS.length];
         com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         ExecutorService pool = Executors.newFixedThreadPool(conc);
@@ -155,9 +251,18 @@ public final class ServingBench {
                 int from = round * perRound;
                 int to = round == ROUNDS - 1 ? requests : from + perRound;
                 for (int v = 0; v < calls.length; v++) {
+                    ServerTime s0 = serverTime.apply(v);
+                    long[] g0 = cpuByGroup();
                     long cpu0 = os.getProcessCpuTime();
                     seconds[v] += runSlice(pool, calls[v], latencies[v], from, to, conc);
                     cpu[v] += (os.getProcessCpuTime() - cpu0) / 1e6;
+                    long[] g1 = cpuByGroup();
+                    for (int g = 0; g < GROUPS.length; g++) {
+                        groups[v][g] += (g1[g] - g0[g]) / 1e6;
+                    }
+                    ServerTime s1 = serverTime.apply(v);
+                    serverSeconds[v] += s1.requestSeconds() - s0.requestSeconds();
+                    runSeconds[v] += s1.runSeconds() - s0.runSeconds();
                 }
             }
         } finally {
@@ -165,11 +270,21 @@ public final class ServingBench {
         }
         Stats[] stats = new Stats[calls.length];
         for (int v = 0; v < calls.length; v++) {
+            double meanMs = Arrays.stream(latencies[v]).average().orElse(0) / 1e6;
             Arrays.sort(latencies[v]);
             stats[v] = new Stats(requests / seconds[v], percentile(latencies[v], 0.50) / 1e6,
-                    percentile(latencies[v], 0.99) / 1e6, cpu[v] / requests);
+                    percentile(latencies[v], 0.99) / 1e6, cpu[v] / requests, meanMs,
+                    serverSeconds[v] * 1e3 / requests, runSeconds[v] * 1e3 / requests, perRequest(groups[v], requests));
         }
         return stats;
+    }
+
+    private static double[] perRequest(double[] totals, int requests) {
+        double[] out = totals.clone();
+        for (int i = 0; i < out.length; i++) {
+            out[i] /= requests;
+        }
+        return out;
     }
 
     /** Requests {@code [from, to)} of one variant on {@code conc} threads; returns the wall time in seconds. */

@@ -1,14 +1,14 @@
 package dev.vigil.server.protocol;
 
 /**
- * Writes a float as JSON number text into a char array, without allocating: the shortest decimal (at most 9
+ * Writes a float as JSON number text (ASCII bytes) into a byte array, without allocating: the shortest decimal (at most 9
  * significant digits, which always read back as the same float; rarely one digit more than the shortest, for an exact
  * halfway case above 1e20) that reads back as the same float, in {@link Float#toString}'s
  * layout ({@code 0.001} to below {@code 1.0E7} plainly, else {@code d.dddE±n}). Used for large float outputs, where
  * a String per number (Jackson's way) is most of the response's cost.
  */
 final class FloatText {
-    /** The most chars one float takes: sign, 9 digits, point, "E-45". */
+    /** The most bytes one float takes: sign, 9 digits, point, "E-45". */
     static final int MAX_CHARS = 16;
     private static final int MIN_EXP = -46;
     private static final double[] POW10 = new double[100];
@@ -34,9 +34,9 @@ final class FloatText {
     /**
      * Writes a finite float at {@code pos}; returns the position after it.
      *
-     * @param buf has at least {@link #MAX_CHARS} chars free from {@code pos}
+     * @param buf has at least {@link #MAX_CHARS} bytes free from {@code pos}
      */
-    static int write(float f, char[] buf, int pos) {
+    static int write(float f, byte[] buf, int pos) {
         if (Float.floatToRawIntBits(f) < 0) {
             buf[pos++] = '-';
             f = -f;
@@ -107,7 +107,7 @@ final class FloatText {
     }
 
     /** Writes {@code digits} (n of them, the first at decimal exponent e10) as Float.toString lays them out. */
-    private static int layout(long digits, int n, int e10, char[] buf, int pos) {
+    private static int layout(long digits, int n, int e10, byte[] buf, int pos) {
         if (e10 >= -3 && e10 < 7) {
             if (e10 >= 0) {
                 int intDigits = e10 + 1;
@@ -147,16 +147,16 @@ final class FloatText {
             e = -e;
         }
         if (e >= 10) {
-            buf[pos++] = (char) ('0' + e / 10);
+            buf[pos++] = (byte) ('0' + e / 10);
         }
-        buf[pos++] = (char) ('0' + e % 10);
+        buf[pos++] = (byte) ('0' + e % 10);
         return pos;
     }
 
     /** Writes {@code value} as exactly {@code n} digits (leading zeros kept). */
-    private static int digitsOf(long value, int n, char[] buf, int pos) {
+    private static int digitsOf(long value, int n, byte[] buf, int pos) {
         for (int i = pos + n - 1; i >= pos; i--) {
-            buf[i] = (char) ('0' + value % 10);
+            buf[i] = (byte) ('0' + value % 10);
             value /= 10;
         }
         return pos + n;

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -20,13 +21,19 @@ import java.util.Map;
 /**
  * Serializes an {@link InferResponse}: outputs as JSON {@code data}, or, for outputs asked in binary, as raw
  * little-endian bytes after the JSON header with {@code parameters.binary_data_size} (the binary tensor data
- * extension; BYTES elements carry a 4-byte little-endian length prefix each).
+ * extension; BYTES elements carry a 4-byte little-endian length prefix each). A response whose outputs are all JSON
+ * can be written straight to the connection as it is formatted ({@link #writeJson}): a large float output then
+ * crosses the socket while the rest is still being formatted, and is never held whole in memory.
  */
 public final class InferResponseWriter {
     private static final ObjectMapper TREE = new ObjectMapper();
-    private static final int CHUNK_CHARS = 16384;
+    private static final int CHUNK_BYTES = 32768;
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
+            // float data bypasses the generator: its flush must only hand over its buffer, and the caller owns the
+            // stream
+            .disable(StreamWriteFeature.FLUSH_PASSED_TO_STREAM)
+            .disable(StreamWriteFeature.AUTO_CLOSE_TARGET)
             .build();
 
     /**
@@ -50,48 +57,77 @@ public final class InferResponseWriter {
         }
     }
 
+    /** Whether every output of the response goes as JSON, so that {@link #writeJson} can write it. */
+    public static boolean allJson(InferResponse response) {
+        for (OutputTensor out : response.outputs()) {
+            if (out.binary()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Encodes a response. */
     public Encoded encode(InferResponse response) {
         List<ByteBuffer> binary = new ArrayList<>();
         try (ByteArrayBuilder bytes = new ByteArrayBuilder(1024)) {
-            try (JsonGenerator g = FACTORY.createGenerator(bytes)) {
-                g.writeStartObject();
-                g.writeStringField("model_name", response.modelName());
-                if (response.id() != null) {
-                    g.writeStringField("id", response.id());
-                }
-                g.writeArrayFieldStart("outputs");
-                for (OutputTensor out : response.outputs()) {
-                    g.writeStartObject();
-                    g.writeStringField("name", out.name());
-                    g.writeStringField("datatype", out.datatype().name());
-                    g.writeArrayFieldStart("shape");
-                    for (long d : out.shape()) {
-                        g.writeNumber(d);
-                    }
-                    g.writeEndArray();
-                    if (out.binary()) {
-                        ByteBuffer raw = rawBytes(out);
-                        binary.add(raw);
-                        g.writeObjectFieldStart("parameters");
-                        g.writeNumberField("binary_data_size", raw.remaining());
-                        g.writeEndObject();
-                    } else {
-                        g.writeFieldName("data");
-                        writeData(g, out);
-                    }
-                    g.writeEndObject();
-                }
-                g.writeEndArray();
-                for (Map.Entry<String, JsonNode> e : response.extras().entrySet()) {
-                    g.writeFieldName(e.getKey());
-                    TREE.writeTree(g, e.getValue());
-                }
-                g.writeEndObject();
-            }
+            write(response, bytes, binary);
             return new Encoded(bytes.toByteArray(), binary);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Writes the whole JSON body of a response whose outputs are all JSON ({@link #allJson}) to {@code out} as it is
+     * formatted, in chunks of at most 32 KB; leaves {@code out} open.
+     *
+     * @throws IllegalArgumentException when an output is asked in binary
+     * @throws IOException              when {@code out} fails (the client went away)
+     */
+    public void writeJson(InferResponse response, OutputStream out) throws IOException {
+        if (!allJson(response)) {
+            throw new IllegalArgumentException("a response with binary outputs has a header to size first");
+        }
+        write(response, out, null);
+    }
+
+    /** Writes the JSON; binary outputs get their size in it and are added to {@code binary}. */
+    private static void write(InferResponse response, OutputStream out, List<ByteBuffer> binary) throws IOException {
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("model_name", response.modelName());
+            if (response.id() != null) {
+                g.writeStringField("id", response.id());
+            }
+            g.writeArrayFieldStart("outputs");
+            for (OutputTensor o : response.outputs()) {
+                g.writeStartObject();
+                g.writeStringField("name", o.name());
+                g.writeStringField("datatype", o.datatype().name());
+                g.writeArrayFieldStart("shape");
+                for (long d : o.shape()) {
+                    g.writeNumber(d);
+                }
+                g.writeEndArray();
+                if (o.binary()) {
+                    ByteBuffer raw = rawBytes(o);
+                    binary.add(raw);
+                    g.writeObjectFieldStart("parameters");
+                    g.writeNumberField("binary_data_size", raw.remaining());
+                    g.writeEndObject();
+                } else {
+                    g.writeFieldName("data");
+                    writeData(g, out, o);
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            for (Map.Entry<String, JsonNode> e : response.extras().entrySet()) {
+                g.writeFieldName(e.getKey());
+                TREE.writeTree(g, e.getValue());
+            }
+            g.writeEndObject();
         }
     }
 
@@ -113,20 +149,23 @@ public final class InferResponseWriter {
     }
 
     /**
-     * Writes a float array as raw JSON text, formatted in place chunk by chunk ({@link FloatText}): no String or
-     * node per number, which is what a large output's JSON costs.
+     * Writes a float array as JSON text straight to {@code out}, formatted in place chunk by chunk ({@link FloatText}):
+     * no String or node per number, which is what a large output's JSON costs. The generator writes the separator
+     * before the value and hands over what it holds first.
      */
-    private static void writeFloats(JsonGenerator g, ByteBuffer d, boolean fp16) throws IOException {
+    private static void writeFloats(JsonGenerator g, OutputStream out, ByteBuffer d, boolean fp16)
+            throws IOException {
+        g.writeRawValue("");
+        g.flush();
         int size = fp16 ? 2 : 4;
         int n = d.remaining() / size;
         int base = d.position();
-        char[] buf = new char[Math.min(CHUNK_CHARS, (n + 1) * (FloatText.MAX_CHARS + 1) + 1)];
+        byte[] buf = new byte[(int) Math.min(CHUNK_BYTES, (n + 1L) * (FloatText.MAX_CHARS + 1) + 1)];
         int pos = 0;
-        boolean started = false;
         buf[pos++] = '[';
         for (int i = 0; i < n; i++) {
             if (pos > buf.length - FloatText.MAX_CHARS - 2) {
-                started = flush(g, buf, pos, started);
+                out.write(buf, 0, pos);
                 pos = 0;
             }
             if (i > 0) {
@@ -137,29 +176,19 @@ public final class InferResponseWriter {
                 pos = FloatText.write(v, buf, pos);
             } else {
                 // as Jackson writes them: NaN and Infinity are not JSON numbers, but a model may produce them
-                String text = '"' + Float.toString(v) + '"';
-                text.getChars(0, text.length(), buf, pos);
-                pos += text.length();
+                byte[] text = ('"' + Float.toString(v) + '"').getBytes(StandardCharsets.US_ASCII);
+                System.arraycopy(text, 0, buf, pos, text.length);
+                pos += text.length;
             }
         }
         buf[pos++] = ']';
-        flush(g, buf, pos, started);
+        out.write(buf, 0, pos);
     }
 
-    /** The first chunk is written as a value (the generator adds the separator), the rest raw. */
-    private static boolean flush(JsonGenerator g, char[] buf, int len, boolean started) throws IOException {
-        if (started) {
-            g.writeRaw(buf, 0, len);
-        } else {
-            g.writeRawValue(buf, 0, len);
-        }
-        return true;
-    }
-
-    private static void writeData(JsonGenerator g, OutputTensor out) throws IOException {
+    private static void writeData(JsonGenerator g, OutputStream stream, OutputTensor out) throws IOException {
         ByteBuffer d = out.data() == null ? null : out.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         if (out.datatype() == Datatype.FP32 || out.datatype() == Datatype.FP16) {
-            writeFloats(g, d, out.datatype() == Datatype.FP16);
+            writeFloats(g, stream, d, out.datatype() == Datatype.FP16);
             return;
         }
         g.writeStartArray();

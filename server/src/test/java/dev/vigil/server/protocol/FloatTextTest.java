@@ -3,6 +3,7 @@ package dev.vigil.server.protocol;
 import com.fasterxml.jackson.core.io.NumberOutput;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,8 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class FloatTextTest {
     private static String text(float f) {
-        char[] buf = new char[FloatText.MAX_CHARS];
-        return new String(buf, 0, FloatText.write(f, buf, 0));
+        byte[] buf = new byte[FloatText.MAX_CHARS];
+        return new String(buf, 0, FloatText.write(f, buf, 0), StandardCharsets.US_ASCII);
     }
 
     private static int significantDigits(String s) {
