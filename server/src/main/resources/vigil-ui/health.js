@@ -1,6 +1,7 @@
 // Vigil health page: polls /api/health and draws a summary (models ranked by what needs attention), then per model
 // a collapsible section with a heatmap per site kind (rows named by block and tensor, cells coloured by health) and
-// the layer x head sink-score heatmap; and the attention picture of one request (POST infer with inspect_attention).
+// the layer x head sink-score heatmap; and the attention picture of one request (POST infer with inspect_attention),
+// of a text or of token ids.
 // Plain DOM, no dependencies: it is served from the server's jar.
 (function () {
   'use strict';
@@ -55,6 +56,10 @@
   };
   var SINK_STAT = {t: linear(0, 1), fmt: fixed(2)};
   var SPIKE = 5;
+  // Maps of more tokens than this are drawn as an image (a table cell per probability gets slow past a few thousand),
+  // about MAP_PX pixels on a side.
+  var TABLE_TOKENS = 64;
+  var MAP_PX = 512;
   var LEVEL_TEXT = {alarm: 'alarm', warn: 'warning', ok: 'healthy', info: 'no healthy direction', none: 'no value'};
 
   function el(tag, attrs, text) {
@@ -74,7 +79,7 @@
     var f = x - i;
     var a = palette[i], b = palette[i + 1];
     var rgb = [0, 1, 2].map(function (c) { return Math.round(a[c] + (b[c] - a[c]) * f); });
-    return {css: 'rgb(' + rgb.join(',') + ')', dark: 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] < 140};
+    return {rgb: rgb, css: 'rgb(' + rgb.join(',') + ')', dark: 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] < 140};
   }
 
   function numeric(value) {
@@ -384,24 +389,36 @@
     }
   }
 
-  // The attention picture: text in, one head's attention map (tokens on both axes) and per-token residual norms.
+  // The attention picture of one request: a text (models with a tokenizer) or token ids (models that take ids) in,
+  // one head's attention map (queries x keys) and per-token residual norms out.
   var inspector = (function () {
     var form = document.getElementById('inspect-form');
     var modelSelect = document.getElementById('inspect-model');
     var layerSelect = document.getElementById('inspect-layer');
     var headSelect = document.getElementById('inspect-head');
     var text = document.getElementById('inspect-text');
+    var ids = document.getElementById('inspect-ids');
+    var example = document.getElementById('inspect-example');
+    var hint = document.getElementById('inspect-hint');
     var out = document.getElementById('inspect-out');
-    var textModels = {};
+    // per model: its input, from its metadata (null: neither a text nor a plain token-id model)
+    var inputs = {};
     var known = null;
+    var idsEdited = false;
+    var exampleSeed = 1;
 
     function option(select, value, label) {
       select.appendChild(el('option', {value: value}, label));
     }
 
-    function fillLayers() {
+    function selected() {
       var m = null;
       models.forEach(function (x) { if (x.name === modelSelect.value) { m = x; } });
+      return m;
+    }
+
+    function fillLayers() {
+      var m = selected();
       var keepLayer = layerSelect.value;
       var keepHead = headSelect.value;
       layerSelect.replaceChildren();
@@ -423,7 +440,119 @@
       }
     }
 
-    // Models that take text (metadata parameter text_input, or a BYTES input) and have attention sites.
+    // What the model takes, from GET /v2/models/{name}: a text (text_input, or a BYTES input), or token ids: one
+    // integer input of [batch, tokens] (the one indexing the largest embedding table), the others attention masks
+    // (filled with 1) or other id inputs (token types: filled with 0).
+    function inputOf(meta) {
+      var params = meta.parameters || {};
+      var list = meta.inputs || [];
+      if (params.text_input === true || list.some(function (i) { return i.datatype === 'BYTES'; })) {
+        return {text: true};
+      }
+      var vocab = params.vocabulary_size || {};
+      var idsInput = null;
+      list.forEach(function (i) {
+        if (vocab[i.name] !== undefined && (idsInput === null || vocab[i.name] > vocab[idsInput.name])) {
+          idsInput = i;
+        }
+      });
+      if (idsInput === null) {
+        list.forEach(function (i) { if (idsInput === null && /ids$/.test(i.name)) { idsInput = i; } });
+      }
+      var plain = list.every(function (i) { return /^U?INT(8|16|32|64)$/.test(i.datatype) && i.shape.length === 2; });
+      if (idsInput === null || !plain) {
+        return null;
+      }
+      var others = [];
+      for (var j = 0; j < list.length; j++) {
+        var i = list[j];
+        if (i === idsInput) {
+          continue;
+        }
+        if (/mask/.test(i.name)) {
+          others.push({name: i.name, datatype: i.datatype, fill: 1});
+        } else if (vocab[i.name] !== undefined) {
+          others.push({name: i.name, datatype: i.datatype, fill: 0});
+        } else {
+          return null;
+        }
+      }
+      var length = idsInput.shape[1];
+      return {ids: true, input: idsInput.name, datatype: idsInput.datatype, shape: idsInput.shape,
+        vocab: vocab[idsInput.name] === undefined ? null : vocab[idsInput.name],
+        fixed: length > 0 ? length : null, max: params.max_sequence_length || null, others: others};
+    }
+
+    // A generated sequence the model accepts: its length (the fixed one, else 16), ids 1.. of its vocabulary
+    // (0 is often padding), from a seeded xorshift so that the default example is the same on every load.
+    function exampleIds(spec, seed) {
+      var n = spec.fixed || Math.min(16, spec.max || 16);
+      var top = spec.vocab && spec.vocab > 1 ? spec.vocab - 1 : 1;
+      var x = seed | 0 || 1;
+      var list = [];
+      for (var i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        list.push(1 + (x >>> 0) % top);
+      }
+      return list.join(' ');
+    }
+
+    // The form's ids checked against the model's input: whole numbers, inside its vocabulary, as many as it takes.
+    function parseIds(model, spec) {
+      var raw = ids.value.trim();
+      var parts = raw === '' ? [] : raw.split(/[\s,]+/);
+      var range = spec.vocab ? ' 0..' + (spec.vocab - 1) : '';
+      if (parts.length === 0) {
+        return {error: 'type the token ids, separated by spaces, or press "example"'};
+      }
+      var list = [];
+      for (var i = 0; i < parts.length; i++) {
+        if (!/^\d+$/.test(parts[i])) {
+          return {error: 'position ' + i + ': "' + parts[i] + '" is not a token id (ids are whole numbers'
+            + range + ')'};
+        }
+        var v = Number(parts[i]);
+        if (spec.vocab && v >= spec.vocab) {
+          return {error: 'position ' + i + ' is id ' + parts[i] + ', outside the vocabulary of ' + model
+            + ': valid ids are' + range + ' (input ' + spec.input + ')'};
+        }
+        list.push(v);
+      }
+      if (spec.fixed && list.length !== spec.fixed) {
+        return {error: model + ' takes exactly ' + spec.fixed + ' token ids (input ' + spec.input + ' has shape ['
+          + spec.shape.join(', ') + ']); you gave ' + list.length + ': press "example" for a valid sequence'};
+      }
+      if (spec.max && list.length > spec.max) {
+        return {error: model + ' takes at most ' + spec.max + ' token ids (max_sequence_length); you gave '
+          + list.length};
+      }
+      return {ids: list};
+    }
+
+    // Shows the text box or the ids box for the selected model, with what it accepts.
+    function showInput() {
+      var spec = inputs[modelSelect.value];
+      var byIds = !!(spec && spec.ids);
+      document.getElementById('inspect-text-label').hidden = byIds;
+      document.getElementById('inspect-ids-label').hidden = !byIds;
+      example.hidden = !byIds;
+      hint.hidden = !byIds;
+      if (!byIds) {
+        return;
+      }
+      hint.textContent = modelSelect.value + ' takes token ids: ' + (spec.fixed ? 'exactly ' + spec.fixed
+        : '1 to ' + (spec.max || 'any number of')) + ' of them' + (spec.vocab ? ', each 0..' + (spec.vocab - 1) : '')
+        + ' (input ' + spec.input + (spec.others.length ? '; ' + spec.others.map(function (o) {
+          return o.name + ' all ' + o.fill;
+        }).join(', ') : '') + '). Axes: position · id.';
+      if (!idsEdited) {
+        ids.value = exampleIds(spec, 1);
+      }
+    }
+
+    // Models with attention sites that take a text or token ids; text models first.
     function refreshModels(list) {
       var candidates = list.filter(function (m) { return m.sink_scores.layers.length > 0; });
       var names = candidates.map(function (m) { return m.name; }).join(',');
@@ -432,27 +561,29 @@
       }
       known = names;
       return Promise.all(candidates.map(function (m) {
-        if (textModels[m.name] !== undefined) {
+        if (inputs[m.name] !== undefined) {
           return null;
         }
         return fetch('/v2/models/' + encodeURIComponent(m.name)).then(function (r) { return r.json(); })
-          .then(function (meta) {
-            var bytes = (meta.inputs || []).some(function (i) { return i.datatype === 'BYTES'; });
-            textModels[m.name] = bytes || (meta.parameters || {}).text_input === true;
-          }).catch(function () { textModels[m.name] = false; });
+          .then(function (meta) { inputs[m.name] = inputOf(meta); })
+          .catch(function () { inputs[m.name] = null; });
       })).then(function () {
         var keep = modelSelect.value;
         modelSelect.replaceChildren();
-        candidates.forEach(function (m) {
-          if (textModels[m.name]) {
-            option(modelSelect, m.name, m.name);
-          }
+        [true, false].forEach(function (textFirst) {
+          candidates.forEach(function (m) {
+            var spec = inputs[m.name];
+            if (spec && !!spec.text === textFirst) {
+              option(modelSelect, m.name, spec.text ? m.name : m.name + ' (token ids)');
+            }
+          });
         });
         document.getElementById('inspector').hidden = modelSelect.options.length === 0;
         if (keep && modelSelect.querySelector('option[value="' + keep + '"]')) {
           modelSelect.value = keep;
         }
         fillLayers();
+        showInput();
       });
     }
 
@@ -460,10 +591,38 @@
       out.replaceChildren(el('div', {'class': 'inspect-error', id: 'inspect-error'}, message));
     }
 
+    function filled(n, v) {
+      var a = [];
+      for (var i = 0; i < n; i++) {
+        a.push(v);
+      }
+      return a;
+    }
+
     function run() {
       var model = modelSelect.value;
-      var body = {inputs: [{name: 'text', shape: [1], datatype: 'BYTES', data: [text.value]}],
-        parameters: {inspect_attention: {layer: Number(layerSelect.value), head: Number(headSelect.value)}}};
+      var spec = inputs[model];
+      var request = {inspect_attention: {layer: Number(layerSelect.value), head: Number(headSelect.value)}};
+      var body;
+      var sent = null;
+      var link = new URLSearchParams({inspect: model, layer: layerSelect.value, head: headSelect.value});
+      if (spec && spec.ids) {
+        var parsed = parseIds(model, spec);
+        if (parsed.error) {
+          error(parsed.error);
+          return Promise.resolve();
+        }
+        sent = parsed.ids;
+        var n = sent.length;
+        body = {inputs: [{name: spec.input, shape: [1, n], datatype: spec.datatype, data: sent}].concat(
+          spec.others.map(function (o) {
+            return {name: o.name, shape: [1, n], datatype: o.datatype, data: filled(n, o.fill)};
+          })), parameters: request};
+        link.set('ids', sent.join(' '));
+      } else {
+        body = {inputs: [{name: 'text', shape: [1], datatype: 'BYTES', data: [text.value]}], parameters: request};
+        link.set('text', text.value);
+      }
       out.replaceChildren(el('div', {'class': 'none'}, 'running…'));
       return fetch('/v2/models/' + encodeURIComponent(model) + '/infer', {method: 'POST',
         headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})
@@ -480,27 +639,22 @@
           if (!picture || picture.error) {
             throw new Error(picture ? picture.error : 'no inspect_attention in the response');
           }
-          draw(model, picture);
+          draw(model, picture, sent, '?' + link.toString());
         })
         .catch(function (e) { error(e.message); });
     }
 
-    function labels(picture, positions) {
-      return positions.map(function (p, i) {
-        return picture.tokens ? picture.tokens[i] : String(p);
-      });
+    // Axis labels: the tokenizer's tokens of a text, "position · id" of token ids.
+    function labeller(picture, sent) {
+      return function (position, i) {
+        if (picture.tokens) {
+          return picture.tokens[i];
+        }
+        return sent ? position + ' · ' + sent[position] : String(position);
+      };
     }
 
-    function draw(model, picture) {
-      var keys = labels(picture, picture.key_positions);
-      var queries = labels(picture, picture.query_positions);
-      var box = el('div', {'class': 'picture', 'data-model': model, 'data-layer': String(picture.layer),
-        'data-head': String(picture.head)});
-      var mapPanel = el('div', {'class': 'panel'});
-      var h = el('h3', null, 'attention map');
-      h.appendChild(el('span', {'class': 'n'}, picture.name + ' · head ' + picture.head + ' of ' + picture.heads
-        + ' · rows: queries, columns: keys'));
-      mapPanel.appendChild(h);
+    function mapTable(picture, keys, queries, shade) {
       var table = el('table', {'class': 'heat attnmap', id: 'attention-map'});
       var head = el('tr');
       head.appendChild(el('th'));
@@ -515,16 +669,102 @@
         row.forEach(function (p, k) {
           var td = el('td', {'class': 'acell', 'data-q': String(q), 'data-k': String(k), 'data-value': String(p),
             title: queries[q] + ' → ' + keys[k] + ': ' + p.toFixed(4)});
-          td.style.background = colour(SINK, Math.sqrt(p)).css;
+          td.style.background = shade(p).css;
           tr.appendChild(td);
         });
       });
-      mapPanel.appendChild(table);
-      mapPanel.appendChild(el('div', {'class': 'note'}, 'Colour: √p (so that small probabilities stay visible); '
-        + 'hover a cell for p.'));
+      return table;
+    }
+
+    // A map too large for a table (more than TABLE_TOKENS tokens): one pixel per cell, scaled up, position ticks on
+    // both axes, and the cell under the pointer read out below.
+    function mapImage(picture, keys, queries, shade) {
+      var n = picture.query_positions.length;
+      var m = picture.key_positions.length;
+      var canvas = document.createElement('canvas');
+      canvas.width = m;
+      canvas.height = n;
+      var ctx = canvas.getContext('2d');
+      var pixels = ctx.createImageData(m, n);
+      picture.probabilities.forEach(function (row, q) {
+        row.forEach(function (p, k) {
+          var c = shade(p).rgb;
+          var o = 4 * (q * m + k);
+          pixels.data[o] = c[0];
+          pixels.data[o + 1] = c[1];
+          pixels.data[o + 2] = c[2];
+          pixels.data[o + 3] = 255;
+        });
+      });
+      ctx.putImageData(pixels, 0, 0);
+      var scale = Math.max(1, Math.floor(MAP_PX / Math.max(n, m)));
+      var step = 1;
+      while (Math.max(n, m) / step > 16) {
+        step *= 2;
+      }
+      var grid = el('div', {'class': 'attnimg-grid'});
+      grid.style.gridTemplateColumns = '56px ' + m * scale + 'px';
+      grid.appendChild(el('div'));
+      var top = grid.appendChild(el('div', {'class': 'axis keys'}));
+      var left = el('div', {'class': 'axis queries'});
+      grid.appendChild(left);
+      var image = el('img', {id: 'attention-image', 'class': 'attnimg', src: canvas.toDataURL('image/png'),
+        width: String(m * scale), height: String(n * scale), 'data-queries': String(n), 'data-keys': String(m),
+        'data-scale': String(scale), alt: 'attention map, ' + n + ' queries x ' + m + ' keys'});
+      grid.appendChild(image);
+      [[top, picture.key_positions, 'key-tick', 'data-k', 'left'],
+        [left, picture.query_positions, 'query-tick', 'data-q', 'top']].forEach(function (a) {
+        for (var i = 0; i < a[1].length; i += step) {
+          var t = el('span', {'class': 'tick ' + a[2]}, String(a[1][i]));
+          t.setAttribute(a[3], String(i));
+          t.style[a[4]] = (i * scale + scale / 2) + 'px';
+          a[0].appendChild(t);
+        }
+      });
+      var readout = el('div', {'class': 'note readout'}, 'Point at the map for a query, a key and its probability.');
+      image.addEventListener('mousemove', function (e) {
+        var k = Math.min(m - 1, Math.floor(e.offsetX / scale));
+        var q = Math.min(n - 1, Math.floor(e.offsetY / scale));
+        readout.textContent = 'query ' + queries[q] + ' → key ' + keys[k] + ': p = '
+          + picture.probabilities[q][k].toFixed(4);
+      });
+      var box = el('div');
+      box.appendChild(grid);
+      box.appendChild(readout);
+      return box;
+    }
+
+    function draw(model, picture, sent, link) {
+      var label = labeller(picture, sent);
+      var keys = picture.key_positions.map(label);
+      var queries = picture.query_positions.map(label);
+      var large = Math.max(keys.length, queries.length) > TABLE_TOKENS;
+      // the colour scale ends at the map's largest probability, so that a diffuse head shows its structure too
+      var pmax = 0;
+      picture.probabilities.forEach(function (row) { row.forEach(function (p) { pmax = Math.max(pmax, p); }); });
+      var shade = function (p) { return colour(SINK, pmax > 0 ? Math.sqrt(p / pmax) : 0); };
+      var box = el('div', {'class': 'picture', 'data-model': model, 'data-layer': String(picture.layer),
+        'data-head': String(picture.head)});
+      var mapPanel = el('div', {'class': 'panel'});
+      var h = el('h3', null, 'attention map');
+      h.appendChild(el('span', {'class': 'n'}, picture.name + ' · head ' + picture.head + ' of ' + picture.heads
+        + ' · rows: queries, columns: keys' + (sent ? ' (position · token id)' : '')));
+      mapPanel.appendChild(h);
+      var map = large ? mapImage(picture, keys, queries, shade) : mapTable(picture, keys, queries, shade);
+      box.setAttribute('data-scale-max', String(pmax));
+      mapPanel.appendChild(map);
+      var note = el('div', {'class': 'note scale'}, 'Colour: √(p / max), max the largest p of this map ');
+      var ramp = note.appendChild(el('span', {'class': 'ramp'}));
+      [0, 0.25, 0.5, 0.75, 1].forEach(function (t) {
+        ramp.appendChild(el('span', {title: 'p = ' + (t * t * pmax).toFixed(4)})).style.background = colour(SINK, t).css;
+      });
+      note.appendChild(document.createTextNode(' 0 … ' + pmax.toFixed(4) + '; ' + (large ? 'point at the map'
+        : 'hover a cell') + ' for p. '));
+      note.appendChild(el('a', {'class': 'permalink', href: link}, 'link to this picture'));
+      mapPanel.appendChild(note);
       box.appendChild(mapPanel);
 
-      var normsPanel = el('div', {'class': 'panel norms-panel'});
+      var normsPanel = el('div', {'class': 'panel norms-panel' + (large ? ' dense' : '')});
       var nh = el('h3', null, 'residual norms per token');
       nh.appendChild(el('span', {'class': 'n'}, '‖h‖₂ of each token row, one chart per residual site'));
       normsPanel.appendChild(nh);
@@ -537,11 +777,11 @@
         chart.appendChild(el('div', {'class': 'bars-title', title: site.tensor}, site.name));
         var row = el('div', {'class': 'bars-row'});
         site.norms.forEach(function (v, i) {
-          var label = picture.tokens ? picture.tokens[i] : String(site.positions[i]);
+          var name = label(site.positions[i], i);
           // a token row far above the others (SPIKE x the median) is what a massive activation looks like here
           var spike = median > 0 && v >= SPIKE * median;
           var bar = el('div', {'class': spike ? 'bar spike' : 'bar', 'data-position': String(site.positions[i]),
-            'data-value': String(v), title: label + ': ' + v.toFixed(2) + (spike ? ' (' + (v / median).toFixed(1)
+            'data-value': String(v), title: name + ': ' + v.toFixed(2) + (spike ? ' (' + (v / median).toFixed(1)
               + ' x the median token)' : '')});
           bar.style.height = (max > 0 ? Math.max(1, Math.round(48 * v / max)) : 1) + 'px';
           row.appendChild(bar);
@@ -554,17 +794,34 @@
       out.replaceChildren(box);
     }
 
-    modelSelect.addEventListener('change', fillLayers);
+    modelSelect.addEventListener('change', function () {
+      fillLayers();
+      showInput();
+    });
+    ids.addEventListener('input', function () { idsEdited = true; });
+    example.addEventListener('click', function () {
+      var spec = inputs[modelSelect.value];
+      if (spec && spec.ids) {
+        exampleSeed = (exampleSeed * 7919 + 17) % 1000003;
+        ids.value = exampleIds(spec, exampleSeed);
+        idsEdited = false;
+      }
+    });
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       run();
     });
 
-    // ?inspect=MODEL&text=...&layer=L&head=H fills the form and runs it once the models are known (a shareable link)
+    // ?inspect=MODEL&text=...|ids=...&layer=L&head=H fills the form and runs it once the models are known (a
+    // shareable link; a token-id model without ids runs its generated example)
     var params = new URLSearchParams(location.search);
     var pending = params.get('inspect');
     if (params.get('text') !== null) {
       text.value = params.get('text');
+    }
+    if (params.get('ids') !== null) {
+      ids.value = params.get('ids');
+      idsEdited = true;
     }
 
     return {
@@ -573,6 +830,7 @@
           if (pending && modelSelect.querySelector('option[value="' + pending + '"]')) {
             modelSelect.value = pending;
             fillLayers();
+            showInput();
             pending = null;
             var wrong = [['layer', layerSelect], ['head', headSelect]].filter(function (p) {
               var v = params.get(p[0]);

@@ -384,7 +384,13 @@ public final class VigilServer implements AutoCloseable {
         params.put("max_batch_size", model.maxBatchSize());
         if (model.acceptsText()) {
             params.put("text_input", true);
+        }
+        if (model.acceptsText() || !model.inputRules().tokenAxes().isEmpty()) {
             params.put("max_sequence_length", model.maxSequenceLength());
+        }
+        if (!model.inputRules().vocabulary().isEmpty()) {
+            // what a client needs to send valid ids (the health page's attention picture checks them before sending)
+            params.put("vocabulary_size", model.inputRules().vocabulary());
         }
         m.put("parameters", params);
         return m;

@@ -14,9 +14,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.imageio.ImageIO;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -24,6 +30,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -422,7 +430,7 @@ class HealthPageTest {
         int layer = 2;
         int head = 5;
         String url = base + "/?inspect=minilm&layer=" + layer + "&head=" + head + "&text="
-                + java.net.URLEncoder.encode(PICTURE_TEXT, StandardCharsets.UTF_8);
+                + URLEncoder.encode(PICTURE_TEXT, StandardCharsets.UTF_8);
         Document dom = Jsoup.parse(run(chromium, "--dump-dom", url));
         HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/minilm/infer"))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\":[{\"name\":\"text\",\"shape\":[1],"
@@ -449,26 +457,7 @@ class HealthPageTest {
             assertEquals(picture.path("probabilities").path(q).path(k).asDouble(), Double.parseDouble(td.attr(
                     "data-value")), 1e-7, "cell " + q + "," + k);
         }
-        List<Element> charts = dom.select("div.bars");
-        assertEquals(picture.path("residual_norms").size(), charts.size(), "one norm chart per residual site");
-        for (int i = 0; i < charts.size(); i++) {
-            JsonNode site = picture.path("residual_norms").path(i);
-            assertEquals(site.path("name").asText(), charts.get(i).selectFirst(".bars-title").text());
-            List<Element> bars = charts.get(i).select("div.bar");
-            assertEquals(n, bars.size());
-            double[] sorted = new double[n];
-            for (int t = 0; t < n; t++) {
-                sorted[t] = site.path("norms").path(t).asDouble();
-            }
-            java.util.Arrays.sort(sorted);
-            double median = sorted[n / 2];
-            for (int t = 0; t < n; t++) {
-                double v = site.path("norms").path(t).asDouble();
-                assertEquals(v, Double.parseDouble(bars.get(t).attr("data-value")), 1e-9 * v,
-                        site.path("tensor") + " token " + t);
-                assertEquals(v >= 5 * median, bars.get(t).hasClass("spike"), site.path("tensor") + " token " + t);
-            }
-        }
+        assertNormBars(dom, picture, n);
         // MiniLM's FFN outputs carry a massive [CLS] row (norm ~200 against ~10): drawn as a spike
         Element ffn = dom.selectFirst("div.bars[data-tensor=\"/encoder/layer.2/output/Add_output_0\"]");
         assertTrue(ffn.select("div.bar").get(0).hasClass("spike"), ffn.outerHtml());
@@ -487,6 +476,158 @@ class HealthPageTest {
         Files.deleteIfExists(shot);
         run(chromium, "--screenshot=" + shot, "--window-size=1400,900", "--hide-scrollbars", url);
         assertTrue(Files.size(shot) > 10_000, "screenshot written: " + shot);
+    }
+
+    @Test
+    void chromiumDrawsTheAttentionPictureOfTokenIds() throws Exception {
+        String chromium = chromium();
+        assumeTrue(chromium != null, "no chromium binary on PATH (apt-get install chromium): browser test skipped");
+        long probedBefore = probed(health(), "prenorm");
+        int layer = 0;
+        int head = 3;
+        // prenorm takes exactly 256 ids: without ids in the link the page runs its generated example
+        String url = base + "/?inspect=prenorm&layer=" + layer + "&head=" + head;
+        Document dom = Jsoup.parse(run(chromium, "--dump-dom", url));
+        Element box = dom.selectFirst("div.picture");
+        assertNotNull(box, "the page drew a picture: " + dom.select("#inspect-out").outerHtml());
+        assertEquals("prenorm", box.attr("data-model"));
+        assertTrue(dom.selectFirst("#inspect-hint").text().contains("exactly 256"), dom.select("#inspect-hint")
+                .text());
+        // the ids it sent, from its link to the picture
+        String link = box.selectFirst("a.permalink").attr("href");
+        String ids = null;
+        for (String param : link.substring(link.indexOf('?') + 1).split("&")) {
+            if (param.startsWith("ids=")) {
+                ids = URLDecoder.decode(param.substring(4), StandardCharsets.UTF_8);
+            }
+        }
+        assertNotNull(ids, link);
+        long[] sent = Arrays.stream(ids.trim().split(" ")).mapToLong(Long::parseLong).toArray();
+        assertEquals(256, sent.length, ids);
+        for (long id : sent) {
+            assertTrue(id >= 1 && id <= 32, "an example id inside the vocabulary (0 is left out): " + id);
+        }
+        String json = Arrays.toString(sent).replace(" ", "");
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(base + "/v2/models/prenorm/infer"))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,256],"
+                        + "\"datatype\":\"INT64\",\"data\":" + json + "}],\"parameters\":{\"inspect_attention\":"
+                        + "{\"layer\":" + layer + ",\"head\":" + head + "}}}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode picture = JSON.readTree(r.body()).path("inspect_attention");
+        assertTrue(picture.path("tokens").isMissingNode() || picture.path("tokens").isNull(), "ids: no tokens");
+        int n = picture.path("query_positions").size();
+        assertEquals(256, n);
+
+        // 256 x 256 is drawn as an image, one pixel per cell: each pixel is the colour of the JSON probability
+        Element img = dom.selectFirst("img#attention-image");
+        assertNotNull(img, box.outerHtml().substring(0, 500));
+        String src = img.attr("src");
+        assertTrue(src.startsWith("data:image/png;base64,"), src.substring(0, Math.min(40, src.length())));
+        BufferedImage image = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(
+                src.substring(src.indexOf(',') + 1))));
+        assertEquals(n, image.getWidth());
+        assertEquals(n, image.getHeight());
+        double max = 0;
+        for (JsonNode row : picture.path("probabilities")) {
+            for (JsonNode p : row) {
+                max = Math.max(max, p.asDouble());
+            }
+        }
+        assertEquals(max, Double.parseDouble(box.attr("data-scale-max")), "the scale ends at the largest p");
+        Set<Integer> colours = new HashSet<>();
+        for (int q = 0; q < n; q++) {
+            for (int k = 0; k < n; k++) {
+                int expected = mapColour(picture.path("probabilities").path(q).path(k).asDouble(), max);
+                assertEquals(Integer.toHexString(expected), Integer.toHexString(image.getRGB(k, q) & 0xffffff),
+                        "pixel of query " + q + ", key " + k);
+                colours.add(expected);
+            }
+        }
+        assertTrue(colours.size() > 50, "a map with structure, not one colour: " + colours.size());
+        // position ticks every 16 on both axes, labelled with the JSON's positions
+        List<Element> keyTicks = dom.select(".axis.keys .tick");
+        List<Element> queryTicks = dom.select(".axis.queries .tick");
+        assertEquals(16, keyTicks.size());
+        assertEquals(16, queryTicks.size());
+        for (int i = 0; i < 16; i++) {
+            assertEquals(String.valueOf(16 * i), keyTicks.get(i).attr("data-k"));
+            assertEquals(picture.path("key_positions").path(16 * i).asText(), keyTicks.get(i).text());
+            assertEquals(picture.path("query_positions").path(16 * i).asText(), queryTicks.get(i).text());
+        }
+        assertNormBars(dom, picture, n);
+        List<Element> bars = dom.select("div.bars").get(0).select("div.bar");
+        for (int t = 0; t < n; t++) {
+            assertTrue(bars.get(t).attr("title").startsWith(t + " · " + sent[t] + ":"), bars.get(t).attr("title"));
+        }
+
+        // bad ids are refused in the page, before any request, with what the model takes
+        String ones = " 1".repeat(255);
+        Map<String, String> refused = new LinkedHashMap<>();
+        refused.put("1 2 3", "takes exactly 256 token ids (input input_ids has shape [-1, 256]); you gave 3");
+        refused.put(ones.substring(1) + " 40", "position 255 is id 40, outside the vocabulary of prenorm: valid ids"
+                + " are 0..32");
+        refused.put("1 2 x" + ones.substring(4), "position 2: \"x\" is not a token id");
+        for (Map.Entry<String, String> bad : refused.entrySet()) {
+            Document page = Jsoup.parse(run(chromium, "--dump-dom", url + "&ids=" + URLEncoder.encode(bad.getKey(),
+                    StandardCharsets.UTF_8)));
+            assertTrue(page.select("div.picture").isEmpty(), bad.getValue());
+            assertTrue(page.select("#inspect-error").text().contains(bad.getValue()), page.select("#inspect-out")
+                    .outerHtml());
+        }
+
+        Path shot = Path.of("target", "attention-picture-ids.png").toAbsolutePath();
+        Files.deleteIfExists(shot);
+        run(chromium, "--screenshot=" + shot, "--window-size=1400,1100", "--hide-scrollbars", url);
+        assertTrue(Files.size(shot) > 10_000, "screenshot written: " + shot);
+
+        // the pictures (the page's two, the test's one) were probed; the refused ids never reached the server
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (probed(health(), "prenorm") < probedBefore + 3) {
+            assertTrue(System.nanoTime() < deadline, "probe worker: " + probed(health(), "prenorm"));
+            Thread.sleep(50);
+        }
+        assertEquals(probedBefore + 3, probed(health(), "prenorm"));
+    }
+
+    /** One chart per residual site of the picture, a bar per token with its norm, spikes where 5 x the median. */
+    private static void assertNormBars(Document dom, JsonNode picture, int n) {
+        List<Element> charts = dom.select("div.bars");
+        assertEquals(picture.path("residual_norms").size(), charts.size(), "one norm chart per residual site");
+        for (int i = 0; i < charts.size(); i++) {
+            JsonNode site = picture.path("residual_norms").path(i);
+            assertEquals(site.path("name").asText(), charts.get(i).selectFirst(".bars-title").text());
+            List<Element> bars = charts.get(i).select("div.bar");
+            assertEquals(n, bars.size());
+            double[] sorted = new double[n];
+            for (int t = 0; t < n; t++) {
+                sorted[t] = site.path("norms").path(t).asDouble();
+            }
+            Arrays.sort(sorted);
+            double median = sorted[n / 2];
+            for (int t = 0; t < n; t++) {
+                double v = site.path("norms").path(t).asDouble();
+                assertEquals(v, Double.parseDouble(bars.get(t).attr("data-value")), 1e-9 * v,
+                        site.path("tensor") + " token " + t);
+                assertEquals(v >= 5 * median, bars.get(t).hasClass("spike"), site.path("tensor") + " token " + t);
+            }
+        }
+    }
+
+    /**
+     * The colour of a map cell, computed here from the page's documented scale: sqrt(p / the map's largest p) on the
+     * purple ramp (246,243,251) (196,178,228) (120,86,188) (45,20,102), linear between its stops, rounded.
+     */
+    private static int mapColour(double p, double max) {
+        int[][] ramp = {{246, 243, 251}, {196, 178, 228}, {120, 86, 188}, {45, 20, 102}};
+        double x = Math.min(1, Math.max(0, Math.sqrt(p / max))) * (ramp.length - 1);
+        int i = Math.min(ramp.length - 2, (int) Math.floor(x));
+        double f = x - i;
+        int rgb = 0;
+        for (int c = 0; c < 3; c++) {
+            rgb = rgb << 8 | (int) Math.round(ramp[i][c] + (ramp[i + 1][c] - ramp[i][c]) * f);
+        }
+        return rgb;
     }
 
     /** The alarm/warning counts and findings are exactly the alarm and warn levels of the rows (recounted here). */
