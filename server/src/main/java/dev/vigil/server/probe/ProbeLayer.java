@@ -181,7 +181,8 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         internal.addAll(reductions);
         proto.getGraph().getOutputList().forEach(v -> internal.remove(v.getName()));
         if (reduced != null) {
-            return new Prepared(reduced.toByteArray(), internal);
+            // ORT runs the reductions whatever outputs a run asks for: unsampled requests run the plain model
+            return new Prepared(reduced.toByteArray(), internal, settings.sampleRate() < 1.0 ? model : null);
         }
         return new Prepared(GraphTaps.tappedModelBytes(model, probed.taps()), internal);
     }

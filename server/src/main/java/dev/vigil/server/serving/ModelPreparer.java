@@ -22,10 +22,17 @@ public interface ModelPreparer {
      *
      * @param model           the ONNX bytes to open
      * @param internalOutputs graph outputs that are not part of the public interface
+     * @param plainModel      the unedited model bytes, opened as a second session for the runs that ask for no
+     *                        internal output (when {@code model} holds nodes only those outputs need); null for none
      */
-    record Prepared(byte[] model, Set<String> internalOutputs) {
+    record Prepared(byte[] model, Set<String> internalOutputs, byte[] plainModel) {
         public Prepared {
             internalOutputs = Set.copyOf(internalOutputs);
+        }
+
+        /** A graph whose runs all go to one session. */
+        public Prepared(byte[] model, Set<String> internalOutputs) {
+            this(model, internalOutputs, null);
         }
     }
 }

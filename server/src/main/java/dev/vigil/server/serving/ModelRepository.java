@@ -114,7 +114,8 @@ public final class ModelRepository implements AutoCloseable {
         ModelPreparer.Prepared prepared = preparer.prepare(name, config, bytes);
         ModelSession session;
         try {
-            session = ModelSession.open(factory, prepared.model(), prepared.internalOutputs());
+            session = ModelSession.open(factory, prepared.model(), prepared.internalOutputs(),
+                    prepared.plainModel());
         } catch (ai.onnxruntime.OrtException e) {
             throw new IOException("ONNX Runtime cannot load model.onnx: " + e.getMessage(), e);
         }

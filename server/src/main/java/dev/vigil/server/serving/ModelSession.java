@@ -25,17 +25,25 @@ import java.util.Set;
  * <p>The session may have been built from an edited graph with extra outputs (tapped intermediate tensors):
  * those are named as {@code internalOutputs}, hidden from {@link #outputs()} and never returned by default, and
  * fetched with {@link #run(Map, Set, Set, Map)}'s {@code extraOutputs} or written into {@code pinned} tensors. Thread-safe: ORT sessions run concurrently.
+ *
+ * <p>An edited graph may also hold nodes that only its internal outputs need (in-graph probe reductions). ONNX
+ * Runtime executes every node of a graph whatever outputs a run asks for, so such a model is opened a second time
+ * unedited, and a run that asks for no internal output runs that plain session: it pays for the model alone, at the
+ * price of the weights held twice.
  */
 public final class ModelSession implements AutoCloseable {
     private final OrtSession session;
+    /** The unedited model, for runs that ask for no internal output; null when {@link #session} serves them. */
+    private final OrtSession plain;
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
     private final Set<String> outputNames;
     private final Set<String> internalOutputs;
     private final Map<String, List<String>> dimensionNames;
 
-    private ModelSession(OrtSession session, Set<String> internalOutputs) throws OrtException {
+    private ModelSession(OrtSession session, OrtSession plain, Set<String> internalOutputs) throws OrtException {
         this.session = session;
+        this.plain = plain;
         this.internalOutputs = Set.copyOf(internalOutputs);
         this.inputs = specs(session.getInputInfo(), Set.of(), "input");
         this.outputs = specs(session.getOutputInfo(), internalOutputs, "output");
@@ -62,6 +70,11 @@ public final class ModelSession implements AutoCloseable {
             if (!session.getOutputNames().contains(internal)) {
                 throw new IllegalArgumentException("internal output '" + internal + "' is not a graph output");
             }
+        }        if (plain != null && !(plain.getInputNames().equals(session.getInputNames())
+                && plain.getOutputNames().containsAll(outputNames))) {
+            throw new IllegalArgumentException("the plain model's inputs " + plain.getInputNames() + " and outputs "
+                    + plain.getOutputNames() + " are not the edited model's " + session.getInputNames() + " and "
+                    + outputNames);
         }
     }
 
@@ -76,13 +89,37 @@ public final class ModelSession implements AutoCloseable {
      */
     public static ModelSession open(SessionFactory factory, byte[] model, Set<String> internalOutputs)
             throws OrtException {
+        return open(factory, model, internalOutputs, null);
+    }
+
+    /**
+     * Opens a session for an edited model and, when {@code plainModel} is given, a second one for the unedited model
+     * that runs every request asking for no internal output.
+     *
+     * @param plainModel the unedited ONNX bytes (same inputs, the public outputs), or null to run everything on
+     *                   {@code model}
+     * @throws IllegalArgumentException as {@link #open(SessionFactory, byte[], Set)}, or when the plain model's
+     *                                  inputs and outputs are not the edited one's
+     */
+    public static ModelSession open(SessionFactory factory, byte[] model, Set<String> internalOutputs,
+                                    byte[] plainModel) throws OrtException {
         OrtSession session = factory.create(model);
+        OrtSession plain = null;
         try {
-            return new ModelSession(session, internalOutputs);
+            plain = plainModel == null ? null : factory.create(plainModel);
+            return new ModelSession(session, plain, internalOutputs);
         } catch (RuntimeException | OrtException e) {
             session.close();
+            if (plain != null) {
+                plain.close();
+            }
             throw e;
         }
+    }
+
+    /** Whether runs that ask for no internal output go to a session of the unedited model. */
+    public boolean hasPlainSession() {
+        return plain != null;
     }
 
     private static List<TensorSpec> specs(Map<String, NodeInfo> infos, Set<String> skip, String what) {
@@ -156,7 +193,7 @@ public final class ModelSession implements AutoCloseable {
                                  Set<String> extraOutputs, Map<String, ? extends OnnxValue> pinned)
             throws OrtException {
         if (extraOutputs.isEmpty() && pinned.isEmpty()) {
-            return session.run(feeds, outputs);
+            return (plain != null ? plain : session).run(feeds, outputs);
         }
         Set<String> all = new LinkedHashSet<>(outputs);
         all.addAll(extraOutputs);
@@ -177,6 +214,12 @@ public final class ModelSession implements AutoCloseable {
 
     @Override
     public void close() throws OrtException {
-        session.close();
+        try {
+            session.close();
+        } finally {
+            if (plain != null) {
+                plain.close();
+            }
+        }
     }
 }
