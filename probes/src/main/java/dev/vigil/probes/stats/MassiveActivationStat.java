@@ -7,19 +7,17 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Massive activations of a {@code residual} site (SPEC §5, Sun et al. 2024). Per sequence: {@code |h|} of its real
- * rows go to a reused scratch array in one pass (tracking the max and counting the radix buckets of
- * {@link Selection#medianOfCounted}), the exact median by selection inside the middle bucket;
- * only when the max passes both thresholds is the sequence read a second time to count and place its massive
- * elements.
+ * Massive activations of a {@code residual} site (SPEC §5, Sun et al. 2024). Per sequence, {@link AbsMedian} reads
+ * its real rows once, as {@code |h|}, with their max and exact median; only when the max passes both thresholds are
+ * those {@code |h|} read again to count and place the massive elements.
  * Used by one thread.
  */
 final class MassiveActivationStat {
     private final double absThreshold;
     private final double medianRatio;
-    private float[] scratch = new float[0];
-    private float[] selectScratch = new float[0];
-    private final int[] radixCounts = new int[Selection.RADIX_BUCKETS];
+    /** Tap offsets of the current sequence's real rows. */
+    private int[] rowOffsets = new int[0];
+    private final AbsMedian absMedian = new AbsMedian();
 
     private long windowCount;
     private long windowFirstToken;
@@ -34,6 +32,7 @@ final class MassiveActivationStat {
     private boolean[] isNamed = new boolean[0];
 
     MassiveActivationStat(double absThreshold, double medianRatio) {
+        AbsMedian.prepare();
         this.absThreshold = absThreshold;
         this.medianRatio = medianRatio;
     }
@@ -48,62 +47,45 @@ final class MassiveActivationStat {
             channelHits = new long[w];
             isNamed = new boolean[w];
         }
-        int perSequence = layout.rowsPerSequence * w;
-        if (scratch.length < perSequence) {
-            scratch = new float[perSequence];
-            selectScratch = new float[perSequence];
+        if (rowOffsets.length < layout.rowsPerSequence) {
+            rowOffsets = new int[layout.rowsPerSequence];
         }
         FloatBuffer data = t.data();
-        float[] s = scratch;
-        int[] counts = radixCounts;
+        int[] offsets = rowOffsets;
         for (int b = 0; b < layout.batch; b++) {
-            int n = 0;
-            float max = 0f;
+            int rows = 0;
             int firstRow = -1;
-            Arrays.fill(counts, 0);
             for (int i = 0; i < layout.rowsPerSequence; i++) {
-                if (!layout.real(b, i)) {
-                    continue;
+                if (layout.real(b, i)) {
+                    firstRow = firstRow < 0 ? i : firstRow;
+                    offsets[rows++] = layout.offset(b, i);
                 }
-                if (firstRow < 0) {
-                    firstRow = i;
-                }
-                data.get(layout.offset(b, i), s, n, w);
-                for (int j = n, end = n + w; j < end; j++) {
-                    float a = Math.abs(s[j]);
-                    s[j] = a;
-                    max = Math.max(max, a);
-                    counts[Selection.bucket(a)]++;
-                }
-                n += w;
             }
-            if (n == 0) {
+            if (rows == 0 || w == 0) {
                 continue;
             }
-            double median = Selection.medianOfCounted(s, n, selectScratch, counts);
+            absMedian.compute(data, offsets, rows, w);
+            float max = absMedian.max;
+            double median = absMedian.median;
             if (max > 0) {
                 double ratio = max / median;
                 windowRatio = Double.isNaN(windowRatio) ? ratio : Math.max(windowRatio, ratio);
             }
             double limit = Math.max(absThreshold, medianRatio * median);
             if (max > limit) {
-                countMassive(data, layout, b, firstRow, limit);
+                countMassive(absMedian.values, rows, w, limit);
             }
         }
     }
 
-    private void countMassive(FloatBuffer data, RowLayout layout, int b, int firstRow, double limit) {
-        int w = layout.width;
-        for (int i = firstRow; i < layout.rowsPerSequence; i++) {
-            if (!layout.real(b, i)) {
-                continue;
-            }
-            int off = layout.offset(b, i);
-            for (int j = 0; j < w; j++) {
-                if (Math.abs(data.get(off + j)) > limit) {
+    /** Counts and places the massive elements among the {@code |h|} of a sequence's real rows. */
+    private void countMassive(float[] abs, int rows, int w, double limit) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0, off = r * w; j < w; j++) {
+                if (abs[off + j] > limit) {
                     windowCount++;
                     total++;
-                    if (i == firstRow) {
+                    if (r == 0) {
                         windowFirstToken++;
                         firstTokenTotal++;
                     }

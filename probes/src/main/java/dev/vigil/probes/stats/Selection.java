@@ -59,22 +59,34 @@ final class Selection {
             aux[m] = a[j];
             m += ((d | (span - d)) >>> 31) ^ 1;
         }
-        int k = highRank - before;
-        float upper = select(aux, m, k);
-        if (lowRank == highRank) {
+        return middleOf(aux, m, lowRank - before, highRank - before);
+    }
+
+    /**
+     * The mean of the values of ranks {@code low} and {@code high} (equal, or {@code high = low + 1}) among
+     * {@code a[0..n)}, which it reorders: what is left of a median once the values around it are gathered.
+     */
+    static double middleOf(float[] a, int n, int low, int high) {
+        float upper = select(a, n, high);
+        if (low == high) {
             return upper;
         }
         float lower = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < k; j++) {
-            lower = Math.max(lower, aux[j]);
+        for (int j = 0; j < high; j++) {
+            lower = Math.max(lower, a[j]);
         }
         return ((double) lower + upper) / 2.0;
     }
 
     /** Places the k-th smallest of {@code a[0..n)} at index k, smaller-or-equal left, greater-or-equal right. */
     static float select(float[] a, int n, int k) {
-        int lo = 0;
-        int hi = n - 1;
+        return select(a, 0, n, k);
+    }
+
+    /** {@link #select(float[], int, int)} within {@code a[from..to)}: the value of rank {@code k - from} there. */
+    static float select(float[] a, int from, int to, int k) {
+        int lo = from;
+        int hi = to - 1;
         while (hi > lo) {
             int mid = (lo + hi) >>> 1;
             // median of three as pivot keeps sorted and reversed runs linear

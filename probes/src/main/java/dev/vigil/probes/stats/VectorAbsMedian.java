@@ -1,0 +1,119 @@
+package dev.vigil.probes.stats;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link AbsMedian}'s passes in SIMD lanes; loaded only when the JVM has the {@code jdk.incubator.vector} module.
+ * They work on the bits of non-negative floats, which order like the floats (a NaN above everything): {@code |x|} is
+ * the bits without the sign, the max an int max, and {@code v < p} is the sign of {@code v − p} (no overflow between
+ * non-negative ints), so counting needs no masks.
+ */
+final class VectorAbsMedian {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+    private static final int NO_SIGN = 0x7fffffff;
+
+    private VectorAbsMedian() {
+    }
+
+    /** Replaces {@code a[from..to)} by {@code |a|}; returns the bits of the largest (a NaN's when there is one). */
+    static int absInPlace(float[] a, int from, int to) {
+        IntVector max = IntVector.zero(INTS);
+        int i = from;
+        for (int bound = from + SPECIES.loopBound(to - from); i < bound; i += LANES) {
+            IntVector v = FloatVector.fromArray(SPECIES, a, i).reinterpretAsInts().lanewise(VectorOperators.AND,
+                    NO_SIGN);
+            v.reinterpretAsFloats().intoArray(a, i);
+            max = max.max(v);
+        }
+        return Math.max(max.reduceLanes(VectorOperators.MAX), absTail(a, i, to));
+    }
+
+    /**
+     * Sets {@code below[k]} to how many of the non-negative {@code a[0..n)} lie below {@code pivots[k]} (bits of
+     * non-negative floats), for the {@value AbsMedian#PIVOTS} pivots.
+     */
+    static void countBelow(float[] a, int n, int[] pivots, int[] below) {
+        IntVector p0 = IntVector.broadcast(INTS, pivots[0]);
+        IntVector p1 = IntVector.broadcast(INTS, pivots[1]);
+        IntVector p2 = IntVector.broadcast(INTS, pivots[2]);
+        IntVector p3 = IntVector.broadcast(INTS, pivots[3]);
+        IntVector p4 = IntVector.broadcast(INTS, pivots[4]);
+        IntVector p5 = IntVector.broadcast(INTS, pivots[5]);
+        IntVector p6 = IntVector.broadcast(INTS, pivots[6]);
+        // each lane adds −1 (the sign of v − p, shifted down) for a value below the pivot
+        IntVector c0 = IntVector.zero(INTS);
+        IntVector c1 = c0;
+        IntVector c2 = c0;
+        IntVector c3 = c0;
+        IntVector c4 = c0;
+        IntVector c5 = c0;
+        IntVector c6 = c0;
+        int i = 0;
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+            IntVector v = FloatVector.fromArray(SPECIES, a, i).reinterpretAsInts();
+            c0 = c0.add(v.sub(p0).lanewise(VectorOperators.ASHR, 31));
+            c1 = c1.add(v.sub(p1).lanewise(VectorOperators.ASHR, 31));
+            c2 = c2.add(v.sub(p2).lanewise(VectorOperators.ASHR, 31));
+            c3 = c3.add(v.sub(p3).lanewise(VectorOperators.ASHR, 31));
+            c4 = c4.add(v.sub(p4).lanewise(VectorOperators.ASHR, 31));
+            c5 = c5.add(v.sub(p5).lanewise(VectorOperators.ASHR, 31));
+            c6 = c6.add(v.sub(p6).lanewise(VectorOperators.ASHR, 31));
+        }
+        below[0] = -c0.reduceLanes(VectorOperators.ADD);
+        below[1] = -c1.reduceLanes(VectorOperators.ADD);
+        below[2] = -c2.reduceLanes(VectorOperators.ADD);
+        below[3] = -c3.reduceLanes(VectorOperators.ADD);
+        below[4] = -c4.reduceLanes(VectorOperators.ADD);
+        below[5] = -c5.reduceLanes(VectorOperators.ADD);
+        below[6] = -c6.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            int bits = Float.floatToRawIntBits(a[i]);
+            for (int k = 0; k < AbsMedian.PIVOTS; k++) {
+                below[k] += (bits - pivots[k]) >>> 31;
+            }
+        }
+    }
+
+    /** {@code |a|} in place over the tail past the last whole vector; the bits of the largest. */
+    private static int absTail(float[] a, int from, int to) {
+        int m = 0;
+        for (int i = from; i < to; i++) {
+            int bits = Float.floatToRawIntBits(a[i]) & NO_SIGN;
+            a[i] = Float.intBitsToFloat(bits);
+            m = Math.max(m, bits);
+        }
+        return m;
+    }
+
+    /**
+     * Copies the non-negative {@code a[i]} whose bits are in {@code [low, high]} to {@code out}, in order; returns
+     * their count. A vector with none of them costs one unsigned compare; the others are copied value by value
+     * without a branch.
+     */
+    static int gather(float[] a, int n, int low, int high, float[] out) {
+        int span = high - low;
+        int m = 0;
+        int i = 0;
+        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+            IntVector v = FloatVector.fromArray(SPECIES, a, i).reinterpretAsInts();
+            if (v.sub(low).compare(VectorOperators.UNSIGNED_LE, span).anyTrue()) {
+                m = gatherScalar(a, i, i + LANES, low, high, out, m);
+            }
+        }
+        return gatherScalar(a, i, n, low, high, out, m);
+    }
+
+    private static int gatherScalar(float[] a, int from, int to, int low, int high, float[] out, int m) {
+        for (int j = from; j < to; j++) {
+            int bits = Float.floatToRawIntBits(a[j]);
+            out[m] = a[j];
+            m += (((bits - low) | (high - bits)) >>> 31) ^ 1;
+        }
+        return m;
+    }
+}
