@@ -19,6 +19,7 @@ final class AttentionStat {
     /** Rows whose key mass is summed in float before it goes into the double sums (float error ~ rows · 6e-8). */
     private static final int MASS_FLUSH_ROWS = 64;
     private final double sinkEpsilon;
+    private final HeadSums headSums = new HeadSums();
     private int heads;
     private double[] sink = new double[0];
     private double[] entropy = new double[0];
@@ -100,13 +101,8 @@ final class AttentionStat {
                 Arrays.fill(rowMass, 0, nk, 0f);
                 int blockStart = 0;
                 int blockEnd = 0;
-                double sinkSum = 0;
-                double entropySum = 0;
-                long entropyCount = 0;
-                double finiteSink = 0;
-                double finiteEntropy = 0;
-                long finiteQueries = 0;
-                long finiteEntropyCount = 0;
+                HeadSums sums = headSums;
+                sums.clear();
                 for (int qi = 0; qi < nq; qi++) {
                     int i = queryRows[qi];
                     if (i >= blockEnd) {
@@ -116,7 +112,6 @@ final class AttentionStat {
                     }
                     int from = (i - blockStart) * tk;
                     float p0 = block[from + k0];
-                    sinkSum += p0;
                     float plogp;
                     if (contiguous) {
                         plogp = RowEntropy.plogp(block, from + k0, nk, rowMass);
@@ -134,36 +129,28 @@ final class AttentionStat {
                     if (position < tk - 1 && laterKeysZero(block, from, position, tk, maskKeys, b, request)) {
                         nVisible = position >= 0 ? visible[position] : 0;
                     }
-                    float e = nVisible >= 2 ? -plogp * invLog[nVisible] : 0f;
-                    if (nVisible >= 2) {
-                        entropySum += e;
-                        entropyCount++;
-                    }
-                    if (Float.isFinite(p0) && Float.isFinite(e)) {
-                        finiteSink += p0;
-                        finiteQueries++;
-                        if (nVisible >= 2) {
-                            finiteEntropy += e;
-                            finiteEntropyCount++;
-                        }
-                    } else {
-                        nonFiniteQueries++;
-                    }
+                    sums.addQuery(p0, plogp, nVisible, invLog);
                 }
                 flushMass(head, nk);
-                sink[head] += sinkSum;
-                entropy[head] += entropySum;
-                entropyQueries[head] += entropyCount;
-                sinkMassTotal[head] += finiteSink;
-                queriesTotal[head] += finiteQueries;
-                entropySumTotal[head] += finiteEntropy;
-                entropyQueriesTotal[head] += finiteEntropyCount;
+                addHead(head, sums);
             }
             queries += nq;
             for (int k = 0; k < nk; k++) {
                 keyQueries[k] += nq;
             }
         }
+    }
+
+    /** Adds one head's sums over a sequence's queries to the window and the counters. */
+    private void addHead(int head, HeadSums sums) {
+        sink[head] += sums.sink;
+        entropy[head] += sums.entropy;
+        entropyQueries[head] += sums.entropyQueries;
+        sinkMassTotal[head] += sums.finiteSink;
+        queriesTotal[head] += sums.finiteQueries;
+        entropySumTotal[head] += sums.finiteEntropy;
+        entropyQueriesTotal[head] += sums.finiteEntropyQueries;
+        nonFiniteQueries += sums.nonFinite;
     }
 
     /** Adds the float key masses of the rows since the last flush to the head's double sums, and clears them. */
@@ -310,50 +297,24 @@ final class AttentionStat {
             for (int head = 0; head < h; head++) {
                 int base = (b * h + head) * tq;
                 int massBase = head * keyCapacity;
-                double sinkSum = 0;
-                double entropySum = 0;
-                long entropyCount = 0;
-                double finiteSink = 0;
-                double finiteEntropy = 0;
-                long finiteQueries = 0;
-                long finiteEntropyCount = 0;
+                HeadSums sums = headSums;
+                sums.clear();
                 for (int qi = 0; qi < nq; qi++) {
                     int i = queryRows[qi];
                     float p0 = (float) sinkIn[base + i];
-                    sinkSum += p0;
                     float plogp = (float) plogpIn[base + i];
                     int position = i + offset;
                     int nVisible = nk;
                     if (position < tk - 1 && lastKey[base + i] <= position + 1) {
                         nVisible = position >= 0 ? visible[position] : 0;
                     }
-                    float e = nVisible >= 2 ? -plogp * invLog[nVisible] : 0f;
-                    if (nVisible >= 2) {
-                        entropySum += e;
-                        entropyCount++;
-                    }
-                    if (Float.isFinite(p0) && Float.isFinite(e)) {
-                        finiteSink += p0;
-                        finiteQueries++;
-                        if (nVisible >= 2) {
-                            finiteEntropy += e;
-                            finiteEntropyCount++;
-                        }
-                    } else {
-                        nonFiniteQueries++;
-                    }
+                    sums.addQuery(p0, plogp, nVisible, invLog);
                 }
                 int massRow = (b * h + head) * tk;
                 for (int m = 0; m < nk; m++) {
                     keyMass[massBase + m] += massIn[massRow + keys[m]];
                 }
-                sink[head] += sinkSum;
-                entropy[head] += entropySum;
-                entropyQueries[head] += entropyCount;
-                sinkMassTotal[head] += finiteSink;
-                queriesTotal[head] += finiteQueries;
-                entropySumTotal[head] += finiteEntropy;
-                entropyQueriesTotal[head] += finiteEntropyCount;
+                addHead(head, sums);
             }
             queries += nq;
             for (int k = 0; k < nk; k++) {
@@ -386,5 +347,54 @@ final class AttentionStat {
             }
         }
         return nq;
+    }
+
+    /**
+     * One head's sums over one sequence's queries, whichever way the per-query values arrive (read from the
+     * probabilities or reduced in the graph): the window's sink and entropy sums and the counters' finite-only ones.
+     */
+    private static final class HeadSums {
+        double sink;
+        double entropy;
+        long entropyQueries;
+        double finiteSink;
+        double finiteEntropy;
+        long finiteQueries;
+        long finiteEntropyQueries;
+        long nonFinite;
+
+        void clear() {
+            sink = 0;
+            entropy = 0;
+            entropyQueries = 0;
+            finiteSink = 0;
+            finiteEntropy = 0;
+            finiteQueries = 0;
+            finiteEntropyQueries = 0;
+            nonFinite = 0;
+        }
+
+        /**
+         * Adds a query with probability {@code p0} at the first unmasked key and {@code Σ p ln p} over its
+         * {@code visible} keys; its entropy {@code −Σ p ln p / ln(visible)} counts only with two visible keys or more.
+         */
+        void addQuery(float p0, float plogp, int visible, float[] invLog) {
+            sink += p0;
+            float e = visible >= 2 ? -plogp * invLog[visible] : 0f;
+            if (visible >= 2) {
+                entropy += e;
+                entropyQueries++;
+            }
+            if (Float.isFinite(p0) && Float.isFinite(e)) {
+                finiteSink += p0;
+                finiteQueries++;
+                if (visible >= 2) {
+                    finiteEntropy += e;
+                    finiteEntropyQueries++;
+                }
+            } else {
+                nonFinite++;
+            }
+        }
     }
 }
