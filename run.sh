@@ -40,9 +40,12 @@ fi
 
 server_log=target/run-server.log
 # Heap and direct memory capped above the default budgets (docs/LIMITS.md): direct >= probe buffers + bodies + 256m.
-# The vector module lets the attention statistics run in SIMD lanes (docs/PROBES.md, "Cost").
+# The vector module lets the attention statistics run in SIMD lanes (docs/PROBES.md, "Cost"). The JVM announces
+# every incubator module on stderr; the module is asked for on purpose here, so exactly that one line is left out.
+# Every other line of stdout and stderr reaches the terminal and the log.
+incubator_notice='WARNING: Using incubator modules: jdk.incubator.vector'
 java -Xmx1g -XX:MaxDirectMemorySize=2816m --add-modules jdk.incubator.vector -jar server/target/vigil.jar "${defaults[@]}" "${args[@]}" \
-  > >(tee "$server_log") 2>&1 &
+  > >(grep --line-buffered -vxF "$incubator_notice" | tee "$server_log") 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT INT TERM
 
@@ -56,15 +59,19 @@ for ((s = 0; s < 600; s++)); do
 done
 if [ -n "$url" ]; then
   local_url="http://127.0.0.1:${url##*:}"
+  scrapes="scrapes localhost:8080 and loads the alert rules"
+  [ "${url##*:}" = 8080 ] || scrapes="$scrapes; for :${url##*:} edit the target in grafana/prometheus.yml"
   cat <<EOF
 
 Vigil is serving at $url
-  health page    $local_url/                  (per-model heatmaps of the probe statistics)
-  metrics        $local_url/metrics           (Prometheus text format)
+  health page    $local_url/   (what needs attention, heatmaps per model, the attention picture of one request)
+  metrics        $local_url/metrics   (Prometheus text format)
   models         curl -s -X POST $local_url/v2/repository/index
   Prometheus     prometheus --config.file=grafana/prometheus.yml --storage.tsdb.path=/tmp/vigil-prom \\
-                   --web.listen-address=127.0.0.1:9090   (scrapes localhost:8080, loads the alert rules)
-  docs           README.md, docs/API.md, docs/METRICS.md, docs/ALERTS.md, docs/DASHBOARDS.md
+                   --web.listen-address=127.0.0.1:9090 --enable-feature=native-histograms
+                 ($scrapes; docs/DASHBOARDS.md)
+  probes         attention statistics in SIMD lanes (jdk.incubator.vector; the JVM's notice about it is left out)
+  docs           README.md, docs/API.md, docs/METRICS.md, docs/ALERTS.md, docs/DASHBOARDS.md, docs/HEALTH_PAGE.md
 EOF
   if $demo; then
     cat <<EOF
