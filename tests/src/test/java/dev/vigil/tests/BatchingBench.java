@@ -4,11 +4,16 @@ import dev.vigil.server.Http;
 import dev.vigil.server.ServerOptions;
 import dev.vigil.server.VigilServer;
 import dev.vigil.server.serving.Device;
+import dev.vigil.server.serving.SessionFactory;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
 import com.sun.management.OperatingSystemMXBean;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
+import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,7 +40,8 @@ import java.util.regex.Pattern;
  * <p>Run: {@code scripts/probe-bench.sh batching [short requests] [128-token requests] [max_queue_delay_us]
  * [concurrencies] [kinds]} (defaults 256, 64, 2000, {@code 1,8,32}, {@code short,long}; each cell sends at least 8
  * short or 2 long requests per client thread and round). The kind {@code cpu} adds, per concurrency, where the CPU
- * of a short-sentence request goes: each variant alone, the process's CPU time by thread job.
+ * of a short-sentence request goes: each variant alone, the process's CPU time by thread job. The kind {@code bare}
+ * adds bare ONNX Runtime's CPU time per sequence at batch 1, 4 and 8 from 16 to 128 tokens: where merging saves.
  */
 public final class BatchingBench {
     private static final String[] WORDS = {"the", "model", "serves", "requests", "over", "http", "and", "every",
@@ -114,6 +120,10 @@ public final class BatchingBench {
                     System.out.println(String.join("\n", rows.subList(rows.size() - 2, rows.size())));
                 }
             }
+            if (kinds.contains("bare")) {
+                rows.add("");
+                rows.addAll(bareRuns(source.resolve("model.onnx")));
+            }
             if (kinds.contains("cpu")) {
                 rows.add("");
                 rows.addAll(cpuByThread(http, sentences, concurrencies, shortRequests));
@@ -190,6 +200,66 @@ public final class BatchingBench {
             }
         }
         return out;
+    }
+
+    /**
+     * Bare ONNX Runtime on the server's CPU session options: the process's CPU time per sequence at batch 1, 4 and 8
+     * for sequence lengths from 16 to 128 tokens (32 sequences per sample, medians of 5 rounds, the batch sizes of one length interleaved),
+     * and how much less a sequence costs in a batch of 4 or 8 than alone.
+     */
+    private static List<String> bareRuns(Path model) throws Exception {
+        List<String> out = new ArrayList<>();
+        out.add("| tokens | CPU ms/seq at batch 1 | batch 4 | batch 8 | batch 1 / batch 4 | batch 1 / batch 8 |");
+        out.add("|---|---|---|---|---|---|");
+        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        int[] batches = {1, 4, 8};
+        int rounds = 5;
+        SessionFactory sessions = new SessionFactory(Device.parse("cpu"), 0);
+        try (OrtSession session = sessions.create(Files.readAllBytes(model))) {
+            for (int tokens : new int[]{16, 32, 64, 96, 128}) {
+                double[][] ms = new double[batches.length][rounds];
+                for (int r = -1; r < rounds; r++) {
+                    for (int b = 0; b < batches.length; b++) {
+                        // 32 sequences per sample: the process CPU clock ticks in milliseconds
+                        long cpu0 = os.getProcessCpuTime();
+                        for (int k = 0; k < 32 / batches[b]; k++) {
+                            runOnce(sessions.environment(), session, batches[b], tokens);
+                        }
+                        if (r >= 0) {
+                            ms[b][r] = (os.getProcessCpuTime() - cpu0) / 1e6 / 32;
+                        }
+                    }
+                }
+                double[] median = new double[batches.length];
+                for (int b = 0; b < batches.length; b++) {
+                    Arrays.sort(ms[b]);
+                    median[b] = ms[b][rounds / 2];
+                }
+                out.add(String.format(Locale.ROOT, "| %d | %.2f | %.2f | %.2f | %.2f | %.2f |", tokens, median[0],
+                        median[1], median[2], median[0] / median[1], median[0] / median[2]));
+                System.out.println(out.get(out.size() - 1));
+            }
+        }
+        return out;
+    }
+
+    private static void runOnce(OrtEnvironment env, OrtSession session, int batch, int tokens) throws Exception {
+        long[] shape = {batch, tokens};
+        long[] ids = new long[batch * tokens];
+        long[] mask = new long[batch * tokens];
+        Random random = new Random(tokens);
+        for (int i = 0; i < ids.length; i++) {
+            int t = i % tokens;
+            ids[i] = t == 0 ? 101 : t == tokens - 1 ? 102 : 1000 + random.nextInt(28000);
+            mask[i] = 1;
+        }
+        try (OnnxTensor id = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+             OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
+             OnnxTensor type = OnnxTensor.createTensor(env, LongBuffer.wrap(new long[ids.length]), shape);
+             OrtSession.Result ignored = session.run(Map.of("input_ids", id, "attention_mask", m,
+                     "token_type_ids", type))) {
+            // only the run's CPU time is wanted
+        }
     }
 
     /** CPU nanoseconds of every live thread, by name and id. */

@@ -56,6 +56,11 @@ class DynamicBatchingTest {
         assertTrue(Files.isRegularFile(minilm.resolve("model.onnx")), "the server build unpacks MiniLM");
         writeModel("plain", minilm, "");
         writeModel("batched", minilm, ",\"dynamic_batching\":{\"max_queue_delay_us\":" + DELAY_US + "}");
+        // a run costs more than any padding and holds any number of tokens: every batch runs as one; a batch goes
+        // when it holds 8 rows, so the 8 requests of a test always share one
+        writeModel("one-run", minilm, ",\"probe\":{\"enabled\":false},\"dynamic_batching\":{\"max_queue_delay_us\":5000000,"
+                + "\"preferred_batch_size\":[8],"
+                + "\"cpu\":{\"run_cost_tokens\":1000000,\"max_run_tokens\":1000000,\"alone_from_tokens\":0}}");
         server = new VigilServer(TestServers.cpu(repo).maxInflight(4).build());
         http = new Http(server.start());
     }
@@ -164,6 +169,37 @@ class DynamicBatchingTest {
         return v == null ? Double.NaN : v;
     }
 
+    /** A sample of a model's series; 0 before the series has one (a model that has not run yet). */
+    private static double sample(String metrics, String model, String key) {
+        return series(metrics, model).getOrDefault(key, 0.0);
+    }
+
+    /** The key of a histogram's lowest bucket in a model's series. */
+    private static String lowestBucket(String metrics, String model, String histogram) {
+        Pattern le = Pattern.compile("le=\"([^\"]+)\"");
+        String lowest = null;
+        double bound = Double.POSITIVE_INFINITY;
+        for (String key : series(metrics, model).keySet()) {
+            Matcher m = le.matcher(key);
+            if (key.startsWith(histogram + "_bucket{") && m.find() && !m.group(1).equals("+Inf")
+                    && Double.parseDouble(m.group(1)) < bound) {
+                bound = Double.parseDouble(m.group(1));
+                lowest = key;
+            }
+        }
+        assertTrue(lowest != null, histogram + " has no buckets");
+        return lowest;
+    }
+
+    /** Sequences of 6 and 100 tokens, alternating. */
+    private static List<String> shortAndLong(Random random, int n) {
+        List<String> bodies = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            bodies.add(tensorRequest(random, 1, i % 2 == 0 ? 6 : 100));
+        }
+        return bodies;
+    }
+
     @Test
     void concurrentTextRequestsOfDifferentLengthsAreMergedAndEachGetsItsOwnRows() throws Exception {
         List<String> s = MiniLmTextTest.SENTENCES;
@@ -203,11 +239,7 @@ class DynamicBatchingTest {
     void onACpuShortAndLongRequestsOfOneBatchRunApart() throws Exception {
         // 4 sequences of 6 tokens and 4 of 100: padded together they cost 8 × 100 token rows, apart 4 × 6 + 4 × 100
         // and one more run, so no run mixes the two (each has at most 4 rows)
-        Random random = new Random(5);
-        List<String> bodies = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            bodies.add(tensorRequest(random, 1, i % 2 == 0 ? 6 : 100));
-        }
+        List<String> bodies = shortAndLong(new Random(5), 8);
         String before = Http.text(http.get("/metrics"));
         List<JsonNode> batched = concurrently("batched", bodies);
         String after = Http.text(http.get("/metrics"));
@@ -221,6 +253,45 @@ class DynamicBatchingTest {
         assertEquals(8, rows, after);
         assertTrue(runs >= 2, "ran as " + runs + " runs");
         assertEquals(runs, small, "every run has at most 4 rows: " + series(after, "batched"));
+    }
+
+    @Test
+    void theCpuRunCostIsTheModelsSetting() throws Exception {
+        // the same mix as above on a model whose runs cost more than any padding: one run of all 8
+        List<String> bodies = shortAndLong(new Random(6), 8);
+        String before = Http.text(http.get("/metrics"));
+        List<JsonNode> batched = concurrently("one-run", bodies);
+        String after = Http.text(http.get("/metrics"));
+        for (int i = 0; i < bodies.size(); i++) {
+            assertSameOutputs(alone(bodies.get(i)), batched.get(i), "request " + i);
+        }
+        String count = "vigil_batch_size_count{}";
+        String sum = "vigil_batch_size_sum{}";
+        assertEquals(1, sample(after, "one-run", count) - sample(before, "one-run", count), "runs");
+        assertEquals(8, sample(after, "one-run", sum) - sample(before, "one-run", sum), "rows");
+    }
+
+    @Test
+    void onACpuLongRequestsRunAloneAtOnce() throws Exception {
+        // 128 tokens reach the default alone_from_tokens: each runs by itself without waiting in the queue
+        Random random = new Random(8);
+        List<String> bodies = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            bodies.add(tensorRequest(random, 1, 128 + i));
+        }
+        String before = Http.text(http.get("/metrics"));
+        List<JsonNode> batched = concurrently("batched", bodies);
+        String after = Http.text(http.get("/metrics"));
+        for (int i = 0; i < bodies.size(); i++) {
+            assertSameOutputs(alone(bodies.get(i)), batched.get(i), "request " + i);
+        }
+        String count = "vigil_batch_size_count{}";
+        String sum = "vigil_batch_size_sum{}";
+        String waitedNone = lowestBucket(after, "batched", "vigil_batch_queue_delay_seconds");
+        assertEquals(4, sample(after, "batched", count) - sample(before, "batched", count), "runs");
+        assertEquals(4, sample(after, "batched", sum) - sample(before, "batched", sum), "rows");
+        assertEquals(4, sample(after, "batched", waitedNone) - sample(before, "batched", waitedNone),
+                "requests that did not wait");
     }
 
     @Test

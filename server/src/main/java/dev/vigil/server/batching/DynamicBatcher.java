@@ -27,8 +27,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * the batch reaches {@code max_batch_size} or a preferred size, or when the oldest request has waited
  * {@code max_queue_delay_us}. One run at a time; the next batch gathers meanwhile. On a CPU a batch of padded
  * token requests runs as several runs of similar length when that computes fewer padding tokens than it costs in
- * extra runs, and in runs of at most {@link LengthGroups#CPU_MAX_TOKENS} padded tokens ({@link LengthGroups}),
- * shortest first.
+ * extra runs, and in runs of at most {@link CpuRuns#maxRunTokens()} padded tokens ({@link LengthGroups}), shortest
+ * first; a padded request of at least {@link CpuRuns#aloneFromTokens()} tokens skips the queue and runs alone at
+ * once, on its own thread, as it would unbatched.
  */
 public final class DynamicBatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DynamicBatcher.class);
@@ -42,7 +43,7 @@ public final class DynamicBatcher implements AutoCloseable {
     private final BatchAssembler assembler;
     private final DistributionDataPoint queueDelay;
     private final long delayNanos;
-    private final int runCost;
+    private final CpuRuns cpu;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
@@ -68,7 +69,7 @@ public final class DynamicBatcher implements AutoCloseable {
         this.assembler = new BatchAssembler(model);
         this.queueDelay = queueDelay;
         this.delayNanos = TimeUnit.MICROSECONDS.toNanos(settings.maxQueueDelayUs());
-        this.runCost = splitByLength ? LengthGroups.CPU_RUN_COST : -1;
+        this.cpu = splitByLength ? settings.cpu() : null;
         this.thread = new Thread(this::loop, "vigil-batcher-" + model.name());
         thread.setDaemon(true);
         thread.start();
@@ -81,8 +82,15 @@ public final class DynamicBatcher implements AutoCloseable {
      */
     public InferResponse infer(PreparedRequest request) {
         Object key = assembler.key(request);
-        Pending p = new Pending(request, key, BatchAssembler.padded(key) ? assembler.length(request) : 0,
-                System.nanoTime(), new CompletableFuture<>());
+        int length = BatchAssembler.padded(key) ? assembler.length(request) : 0;
+        if (cpu != null && cpu.alone(length)) {
+            // merging sequences this long saves no CPU: run it now, beside the batches, as it would run unbatched
+            queueDelay.observe(0);
+            try (AdmissionControl.Permit ignored = admission.acquire()) {
+                return inference.run(model, request);
+            }
+        }
+        Pending p = new Pending(request, key, length, System.nanoTime(), new CompletableFuture<>());
         lock.lock();
         try {
             if (closed) {
@@ -188,7 +196,7 @@ public final class DynamicBatcher implements AutoCloseable {
 
     /** The runs of a batch taken from the queue: the batch itself, or on a CPU runs of similar length. */
     private List<List<Pending>> runs(List<Pending> batch) {
-        if (runCost < 0 || batch.size() < 2 || !BatchAssembler.padded(batch.get(0).key())) {
+        if (cpu == null || batch.size() < 2 || !BatchAssembler.padded(batch.get(0).key())) {
             return List.of(batch);
         }
         int[] lengths = new int[batch.size()];
@@ -198,7 +206,7 @@ public final class DynamicBatcher implements AutoCloseable {
             rows[i] = batch.get(i).request().rows();
         }
         List<List<Pending>> runs = new ArrayList<>();
-        for (int[] group : LengthGroups.split(lengths, rows, runCost, LengthGroups.CPU_MAX_TOKENS)) {
+        for (int[] group : LengthGroups.split(lengths, rows, cpu.runCostTokens(), cpu.maxRunTokens())) {
             List<Pending> part = new ArrayList<>(group.length);
             for (int i : group) {
                 part.add(batch.get(i));

@@ -16,13 +16,17 @@ import java.util.Set;
  * @param preferredBatchSizes batch sizes (rows) sent as soon as they are reached; empty: only {@code max_batch_size}
  *                            or the delay sends a batch
  * @param maxQueueSize        requests that may wait for a batch; beyond, a request is refused with 503
+ * @param cpu                 how batches of padded token requests run on a CPU
  */
-public record DynamicBatching(long maxQueueDelayUs, List<Integer> preferredBatchSizes, int maxQueueSize) {
+public record DynamicBatching(long maxQueueDelayUs, List<Integer> preferredBatchSizes, int maxQueueSize,
+                              CpuRuns cpu) {
     /** The default bound of a model's batching queue. */
     public static final int DEFAULT_MAX_QUEUE_SIZE = 128;
-    private static final Set<String> KNOWN = Set.of("max_queue_delay_us", "preferred_batch_size", "max_queue_size");
+    private static final Set<String> KNOWN = Set.of("max_queue_delay_us", "preferred_batch_size", "max_queue_size",
+            "cpu");
     /** Batching off: every request runs alone. */
-    public static final DynamicBatching OFF = new DynamicBatching(0, List.of(), DEFAULT_MAX_QUEUE_SIZE);
+    public static final DynamicBatching OFF = new DynamicBatching(0, List.of(), DEFAULT_MAX_QUEUE_SIZE,
+            CpuRuns.DEFAULTS);
 
     public DynamicBatching {
         preferredBatchSizes = List.copyOf(preferredBatchSizes);
@@ -86,7 +90,7 @@ public record DynamicBatching(long maxQueueDelayUs, List<Integer> preferredBatch
             }
             queueSize = queue.intValue();
         }
-        return new DynamicBatching(delayUs, preferred, queueSize);
+        return new DynamicBatching(delayUs, preferred, queueSize, CpuRuns.parse(node.path("cpu")));
     }
 
     /**

@@ -11,21 +11,9 @@ import java.util.List;
  * token than smaller runs. The split minimises {@code Σ (runCost + rows × longest)} over the runs, in padded token
  * rows, with at most {@code maxTokens} padded token rows in a run of more than one request. A dynamic program over
  * the requests sorted by length finds the cheapest split into runs of consecutive lengths; without the budget no
- * other split is cheaper.
+ * other split is cheaper. The model's costs are its {@link CpuRuns}.
  */
 final class LengthGroups {
-    /**
-     * What one more model run costs on a CPU, in padded token rows: MiniLM measured ~3.2 ms of CPU per run and
-     * ~0.18 ms per padded token (bare ONNX Runtime, batch 1 to 32 at 8 to 20 tokens).
-     */
-    static final int CPU_RUN_COST = 18;
-    /**
-     * The most padded token rows a shared run holds on a CPU: MiniLM over HTTP cost 3–8% more CPU per sequence in
-     * merged runs of 6 to 11 × 128 tokens than in runs alone, and with this cap (at most 4 × 128) 11–20% less at 32
-     * concurrent clients.
-     */
-    static final int CPU_MAX_TOKENS = 512;
-
     private LengthGroups() {
     }
 

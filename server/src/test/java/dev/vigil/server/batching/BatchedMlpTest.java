@@ -47,7 +47,9 @@ class BatchedMlpTest {
                         + "\"preferred_batch_size\":[6]}}"},
                 {"too-big", "{\"max_batch_size\":8,\"dynamic_batching\":{\"preferred_batch_size\":[16]}}"},
                 {"unknown-key", "{\"dynamic_batching\":{\"max_queue_delay\":5}}"},
-                {"negative", "{\"dynamic_batching\":{\"max_queue_delay_us\":-1}}"}}) {
+                {"negative", "{\"dynamic_batching\":{\"max_queue_delay_us\":-1}}"},
+                {"cpu-unknown", "{\"dynamic_batching\":{\"cpu\":{\"run_cost\":5}}}"},
+                {"cpu-zero", "{\"dynamic_batching\":{\"cpu\":{\"max_run_tokens\":0}}}"}}) {
             Path dir = Files.createDirectories(repo.resolve(m[0]));
             Files.copy(source.resolve("model.onnx"), dir.resolve("model.onnx"));
             Files.writeString(dir.resolve("config.json"), m[1]);
@@ -118,7 +120,9 @@ class BatchedMlpTest {
     void invalidSettingsKeepTheModelFromLoadingWithTheReason() {
         String[][] cases = {{"too-big", "preferred_batch_size 16 exceeds the model's max_batch_size 8"},
                 {"unknown-key", "unknown key 'max_queue_delay'"},
-                {"negative", "max_queue_delay_us' must be an integer from 0"}};
+                {"negative", "max_queue_delay_us' must be an integer from 0"},
+                {"cpu-unknown", "'dynamic_batching.cpu' has unknown key 'run_cost'"},
+                {"cpu-zero", "'dynamic_batching.cpu.max_run_tokens' must be an integer from 1"}};
         for (String[] c : cases) {
             HttpResponse<byte[]> r = http.get("/v2/models/" + c[0] + "/ready");
             assertEquals(503, r.statusCode(), Http.text(r));
