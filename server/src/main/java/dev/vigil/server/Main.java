@@ -65,6 +65,11 @@ public final class Main implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE})")
     long probeWaitMs = DEFAULTS.probeWaitMs();
 
+    @Option(names = "--probe-warmup-ms", description = "the most time each probed model's statistics are warmed "
+            + "up on a synthetic request at load, before the server listens, so that the first probed requests are "
+            + "not dropped while the JIT compiles them; 0 skips it (default: ${DEFAULT-VALUE})")
+    long probeWarmUpMs = DEFAULTS.probeWarmUpMs();
+
     @Option(names = "--probe-buffer-mb", description = "MiB of direct memory that the reused tap buffers of all "
             + "models may hold together; a probed request that does not fit is not probed "
             + "(default: ${DEFAULT-VALUE})")
@@ -120,7 +125,7 @@ public final class Main implements Callable<Integer> {
                     .idleTimeoutMs(idleTimeoutMs).bodyTimeoutMs(bodyTimeoutMs).bodyBudgetMb(bodyBudgetMb)
                     .reportRequests(reportRequests).reportRequestBytes(reportRequestBytes)
                     .reportIntervalS(reportIntervalS).maxAttentionMapTokens(maxAttentionMapTokens)
-                    .probeWorkers(probeWorkers).probeWaitMs(probeWaitMs).build();
+                    .probeWorkers(probeWorkers).probeWaitMs(probeWaitMs).probeWarmUpMs(probeWarmUpMs).build();
         } catch (IllegalArgumentException e) {
             System.err.println("vigil: " + e.getMessage());
             return 2;

@@ -36,13 +36,15 @@ import java.nio.file.Path;
  * @param probeWorkers      threads that add probed requests to the statistics (one model at a time each)
  * @param probeWaitMs       how long a sampled request may wait for a tap buffer set before its run, and for room in
  *                          the probe queue after it, before it is dropped from the statistics; 0 drops at once
+ * @param probeWarmUpMs     the most time each probed model's statistics are warmed up at load, before the server
+ *                          listens; 0 skips the warm-up
  */
 public record ServerOptions(Path modelsDir, String host, int port, Device device, long maxBodyBytes,
                             int maxBatchSize, int maxSequenceLength, int maxInflight, int maxQueue,
                             int intraOpThreads, int probeQueue, long probeBufferMb, int maxHeaderBytes,
                             long idleTimeoutMs, long bodyTimeoutMs, long bodyBudgetMb, int reportRequests,
                             long reportRequestBytes, long reportIntervalS, int maxAttentionMapTokens,
-                            int probeWorkers, long probeWaitMs) {
+                            int probeWorkers, long probeWaitMs, long probeWarmUpMs) {
 
     public ServerOptions {
         require(port >= 0 && port <= 65535, "port must be 0..65535");
@@ -65,6 +67,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         require(maxAttentionMapTokens > 0, "max attention map tokens must be positive");
         require(probeWorkers >= 1 && probeWorkers <= 64, "probe workers must be 1..64");
         require(probeWaitMs >= 0 && probeWaitMs <= 60_000, "probe wait ms must be 0..60000");
+        require(probeWarmUpMs >= 0 && probeWarmUpMs <= 600_000, "probe warm-up ms must be 0..600000");
     }
 
     private static void require(boolean ok, String message) {
@@ -91,7 +94,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private int maxQueue = 64;
         private int intraOpThreads = 0;
         private int probeQueue = 16;
-        private long probeBufferMb = 2048;
+        private long probeBufferMb = 1024;
         private int maxHeaderBytes = 8192;
         private long idleTimeoutMs = 30_000;
         private long bodyTimeoutMs = 60_000;
@@ -99,6 +102,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private int reportRequests = 16;
         private int probeWorkers = 2;
         private long probeWaitMs = 250;
+        private long probeWarmUpMs = 10_000;
         private long reportRequestBytes = 1L << 20;
         private long reportIntervalS = 600;
         private int maxAttentionMapTokens = 512;
@@ -122,6 +126,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         public Builder reportRequests(int v) { reportRequests = v; return this; }
         public Builder probeWorkers(int v) { probeWorkers = v; return this; }
         public Builder probeWaitMs(long v) { probeWaitMs = v; return this; }
+        public Builder probeWarmUpMs(long v) { probeWarmUpMs = v; return this; }
         public Builder reportRequestBytes(long v) { reportRequestBytes = v; return this; }
         public Builder reportIntervalS(long v) { reportIntervalS = v; return this; }
         public Builder maxAttentionMapTokens(int v) { maxAttentionMapTokens = v; return this; }
@@ -130,7 +135,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
             return new ServerOptions(modelsDir, host, port, device, maxBodyBytes, maxBatchSize, maxSequenceLength,
                     maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb, maxHeaderBytes, idleTimeoutMs,
                     bodyTimeoutMs, bodyBudgetMb, reportRequests, reportRequestBytes, reportIntervalS,
-                    maxAttentionMapTokens, probeWorkers, probeWaitMs);
+                    maxAttentionMapTokens, probeWorkers, probeWaitMs, probeWarmUpMs);
         }
     }
 }

@@ -158,6 +158,11 @@ public final class VigilServer implements AutoCloseable {
             }
         }
         probes.retainOnly(served);
+        for (ModelRepository.Entry e : repository.entries().values()) {
+            if (e.ready()) {
+                probes.warmUp(e.model(), options.probeWarmUpMs());
+            }
+        }
         probes.startShadow(sessions, repository::modelFile, () -> admission.queued() > 0);
         for (String line : ModelTable.lines(repository.entries().values(), probes::siteCounts,
                 sessions.effectiveDevice())) {

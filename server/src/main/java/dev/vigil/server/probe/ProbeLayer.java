@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -248,6 +249,32 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             counts.merge(s.kind().label(), 1, Integer::sum);
         }
         return counts;
+    }
+
+    /**
+     * Warms a probed model's statistics before it takes requests ({@link ProbeWarmUp}), for at most {@code maxMs}:
+     * until then its first probed requests would run them interpreted and could be dropped. Does nothing for a
+     * model that is not probed, or when {@code maxMs} is 0; a model the warm-up cannot run is served all the same.
+     */
+    public void warmUp(ServedModel model, long maxMs) {
+        ProbedModel probed = models.get(model.name());
+        if (maxMs <= 0 || probed == null || !probed.probed()) {
+            return;
+        }
+        try {
+            ProbeWarmUp.Result r = ProbeWarmUp.run(probed, model, OrtEnvironment.getEnvironment(), maxMs * 1_000_000L);
+            if (r.settled()) {
+                LOG.debug("Model '{}': probe statistics warmed up in {} ms ({} runs of a {} x {} request)",
+                        model.name(), r.nanos() / 1_000_000, r.runs(), r.batch(), r.tokens());
+            } else {
+                LOG.info("Model '{}': probe statistics still speeding up after {} ms of warm-up ({} runs of a {} x {} "
+                        + "request, --probe-warmup-ms); the first probed requests may be dropped", model.name(),
+                        r.nanos() / 1_000_000, r.runs(), r.batch(), r.tokens());
+            }
+        } catch (OrtException | RuntimeException e) {
+            LOG.info("Model '{}': probe statistics not warmed up ({}); the first probed requests may be dropped",
+                    model.name(), e.getMessage());
+        }
     }
 
     /** Drops the state of models that did not finish loading (they are not served). */
