@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs a bench from this checkout's compiled classes, without installing snapshots into ~/.m2.
-# Args go to ProbeBench: requests per variant (default 60), concurrency (default 2).
+# Args go to ProbeBench: requests per variant (default 60), concurrency (default 2), warm-up rounds (default 1).
 # "scripts/probe-bench.sh profile [model batch tokens rounds]" runs ProbeCostProfile instead: ORT time with and
 # without taps, and each statistic's CPU time per request on the real taps.
 # "scripts/probe-bench.sh ingraph [model batch tokens rounds]" runs InGraphBench: bytes leaving the run and time per
 # request with the statistics on the host vs reduced in the graph (CPU).
 # "scripts/probe-bench.sh serving [requests-at-batch-1 requests-at-batch-8]" runs ServingBench: bare ONNX Runtime
 # vs Vigil over HTTP on MiniLM.
-# "scripts/probe-bench.sh soak [seconds concurrency interval]" runs Soak: Vigil in its own JVM on the bundled models
+# "scripts/probe-bench.sh soak [seconds concurrency interval [probe-warmup-ms]]" runs Soak: Vigil in its own JVM on the bundled models
 # under steady load, one row per interval (throughput, p50/p99, RSS, heap, direct memory, threads, dropped probes).
 # "scripts/probe-bench.sh batching [...]" runs BatchingBench: dynamic batching off vs on (docs/BENCHMARKS.md).
 # "scripts/probe-bench.sh shadow [requests concurrency]" runs ShadowBench: shadow int8 off, at 0.05 and at 1.0.

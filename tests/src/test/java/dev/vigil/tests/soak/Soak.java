@@ -1,5 +1,7 @@
 package dev.vigil.tests.soak;
 
+import dev.vigil.server.ServerOptions;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -29,11 +31,12 @@ import java.util.regex.Pattern;
  * throughput, p50/p99, non-200 replies, the server's RSS, heap, direct buffers, threads, request memory held and
  * dropped probes. Not part of CI.
  *
- * <p>Run: {@code scripts/probe-bench.sh soak [seconds=300] [concurrency=6] [interval-seconds=30]}.
+ * <p>Run: {@code scripts/probe-bench.sh soak [seconds=300] [concurrency=6] [interval-seconds=30]
+ * [probe-warmup-ms=the server's default]}.
  */
 public final class Soak {
     /** The JVM flags of run.sh's java line. */
-    static final String DEFAULT_JVM_FLAGS = "-Xmx1g -XX:MaxDirectMemorySize=2816m --add-modules jdk.incubator.vector";
+    static final String DEFAULT_JVM_FLAGS = "-Xmx1g -XX:MaxDirectMemorySize=1792m --add-modules jdk.incubator.vector";
     private static final String[] SENTENCES = {
         "The quick brown fox jumps over the lazy dog.",
         "Vigil watches the inside of the models it serves.",
@@ -48,6 +51,8 @@ public final class Soak {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 300;
         int concurrency = args.length > 1 ? Integer.parseInt(args[1]) : 6;
         int interval = args.length > 2 ? Integer.parseInt(args[2]) : 30;
+        String warmUpMs = args.length > 3 ? Long.toString(Long.parseLong(args[3]))
+                : Long.toString(ServerOptions.builder().build().probeWarmUpMs());
         Path models = Files.isDirectory(Path.of("..", "models")) ? Path.of("..", "models") : Path.of("models");
         String flags = System.getenv().getOrDefault("VIGIL_JVM_FLAGS", DEFAULT_JVM_FLAGS);
 
@@ -55,13 +60,13 @@ public final class Soak {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(Arrays.asList(flags.trim().split("\\s+")));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), SoakServer.class.getName(),
-                models.toString()));
+                models.toString(), warmUpMs));
         Process server = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         try {
             int port = awaitPort(server);
             String base = "http://127.0.0.1:" + port;
-            System.out.printf(Locale.ROOT, "soak: %d s at concurrency %d, server pid %d, JVM flags '%s'%n",
-                    seconds, concurrency, server.pid(), flags);
+            System.out.printf(Locale.ROOT, "soak: %d s at concurrency %d, server pid %d, JVM flags '%s', "
+                    + "--probe-warmup-ms %s%n", seconds, concurrency, server.pid(), flags, warmUpMs);
             run(server.pid(), base, seconds, concurrency, interval);
         } finally {
             server.destroy();
