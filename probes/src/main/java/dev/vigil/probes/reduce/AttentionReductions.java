@@ -24,8 +24,8 @@ final class AttentionReductions {
         String keyMask = mask.axis(tk);
         String keys = g.op("Reshape", keyMask, concat(g, mask.batch, one, one, tk));
 
-        String firstKey = g.op("ArgMax", List.of(g.cast(keyMask, DataType.FLOAT)), GraphWriter.attr("axis", 1),
-                GraphWriter.attr("keepdims", 1));
+        String keyIndex = g.cast(g.range(tk), DataType.FLOAT);
+        String firstKey = g.cast(g.firstIndex(keyMask, keyIndex, 1, true), DataType.INT64);
         String index = g.op("Expand", g.op("Reshape", firstKey, g.longs(-1, 1, 1, 1)),
                 concat(g, g.slice(g.op("Shape", x), 0, 3, 0), one));
         g.output(g.op("GatherElements", List.of(x, index), GraphWriter.attr("axis", 3)),
@@ -40,10 +40,7 @@ final class AttentionReductions {
                 DataType.FLOAT);
 
         String nonzero = g.op("And", g.op("Not", g.op("Equal", x, g.scalar(0f))), keys);
-        String scalarKeys = g.op("Reshape", tk, g.longs());
-        String scalarOne = g.op("Reshape", one, g.longs());
-        String positions = g.cast(g.op("Range", scalarOne, g.op("Add", scalarKeys, scalarOne), scalarOne),
-                DataType.FLOAT);
+        String positions = g.op("Add", keyIndex, g.scalar(1f));
         String last = g.reduce("ReduceMax", g.op("Where", nonzero, positions, g.scalar(0f)), false, 3);
         g.output(last, ReducedOutputs.name(tensor, ReducedOutputs.LAST_KEY), DataType.FLOAT);
     }

@@ -64,6 +64,23 @@ final class GraphWriter {
         return op(type, List.of(x), keep, attr("axes", axes));
     }
 
+    /** {@code 0, 1, …, n-1} (int64) for a 1-element int64 {@code n}. */
+    String range(String n) {
+        String scalar = longs();
+        return op("Range", op("Reshape", longs(0), scalar), op("Reshape", n, scalar), op("Reshape", longs(1), scalar));
+    }
+
+    /**
+     * The first {@code index} along {@code axis} where {@code condition} holds, 0 where it never does (float): the
+     * smallest index the condition keeps. ArgMax over 0/1 values says the same on the CPU, but its CUDA kernel does
+     * not promise the first of equal values.
+     */
+    String firstIndex(String condition, String index, long axis, boolean keepDims) {
+        String first = reduce("ReduceMin", op("Where", condition, index, scalar(Float.POSITIVE_INFINITY)), keepDims,
+                axis);
+        return op("Where", op("Less", first, scalar(Float.POSITIVE_INFINITY)), first, scalar(0f));
+    }
+
     String cast(String x, TensorProto.DataType to) {
         return op("Cast", List.of(x), attr("to", to.getNumber()));
     }
@@ -127,6 +144,8 @@ final class GraphWriter {
         TensorProto.Builder t = TensorProto.newBuilder().setDataType(type.getNumber()).addDims(1);
         if (type == TensorProto.DataType.FLOAT) {
             t.addFloatData(v);
+        } else if (type == TensorProto.DataType.DOUBLE) {
+            t.addDoubleData(v);
         } else {
             t.addInt64Data(v);
         }

@@ -20,6 +20,8 @@ final class RowReductions {
     private final String tensor;
     private final String x3;
     private final String width;
+    /** R, the rows per sequence (1-element int64). */
+    private final String rows;
     /** {@code [B,R,1]} bool: the row is real. */
     private final String rowMask;
     /** The tensor with masked rows set to 0. */
@@ -33,7 +35,7 @@ final class RowReductions {
         g.output(shape, ReducedOutputs.name(tensor, ReducedOutputs.SHAPE), DataType.INT64);
         width = g.slice(shape, -1, Long.MAX_VALUE, 0);
         x3 = g.op("Reshape", tensor, concat(mask.batch, g.longs(-1), width));
-        String rows = g.slice(g.op("Shape", x3), 1, 2, 0);
+        rows = g.slice(g.op("Shape", x3), 1, 2, 0);
         rowMask = g.op("Reshape", mask.axis(rows), concat(mask.batch, rows, g.longs(1)));
         zeroed = g.op("Where", rowMask, x3, g.scalar(0f));
     }
@@ -94,10 +96,12 @@ final class RowReductions {
                 g.scalar(ReducedOutputs.SUB_BUCKETS)), slice);
         String bucket = g.op("Where", g.op("Less", a, g.scalar(LOW)), g.scalar(ReducedOutputs.UNDERFLOW),
                 g.op("Where", g.op("GreaterOrEqual", a, g.scalar(HIGH)), g.scalar(ReducedOutputs.OVERFLOW), local));
+        // Counted in double, exact to 2^53: CUDA's ScatterElements picks its arithmetic by element size, so int64
+        // counts would be added as doubles (and int32 ones as floats).
         String indices = g.op("Reshape", g.cast(bucket, DataType.INT64), g.longs(-1));
-        String updates = g.op("Reshape", g.cast(counted, DataType.INT64), g.longs(-1));
+        String updates = g.op("Reshape", g.cast(counted, DataType.DOUBLE), g.longs(-1));
         String zeros = g.op("ConstantOfShape", List.of(g.longs(ReducedOutputs.HISTOGRAM_BUCKETS)),
-                GraphWriter.value(DataType.INT64, 0));
+                GraphWriter.value(DataType.DOUBLE, 0));
         String counts = g.op("ScatterElements", List.of(zeros, indices, updates), GraphWriter.attr("axis", 0),
                 GraphWriter.attr("reduction", "add"));
         g.output(g.cast(counts, DataType.INT32), name(ReducedOutputs.HISTOGRAM), DataType.INT32);
@@ -126,11 +130,12 @@ final class RowReductions {
         String a = abs();
         String max = g.reduce("ReduceMax", a, false, 1, 2);
         String flat = g.op("Reshape", g.op("Where", rowMask, a, g.scalar(-1f)), concat(mask.batch, g.longs(-1)));
+        // int64 reductions only over row counts: CUDA reduces int64 in float, exact below 2^24
         String realRows = g.reduce("ReduceSum", g.cast(rowMask, DataType.INT64), false, 1, 2);
         String n = g.op("Mul", realRows, width);
         String one = g.longs(1);
         String two = g.longs(2);
-        String k = g.op("Add", g.op("Div", g.reduce("ReduceMax", n, true, 0), two), one);
+        String k = g.op("Add", g.op("Div", g.op("Mul", g.reduce("ReduceMax", realRows, true, 0), width), two), one);
         String top = g.ops("TopK", 2, List.of(flat, k), GraphWriter.attr("axis", 1), GraphWriter.attr("largest", 1),
                 GraphWriter.attr("sorted", 1))[0];
         String last = g.op("Sub", n, one);
@@ -144,10 +149,12 @@ final class RowReductions {
         String median = g.reduce("ReduceMean", middle, true, 1);
         String limit = g.op("Max", g.scalar((float) settings.massiveAbsThreshold()),
                 g.op("Mul", g.scalar((float) settings.massiveMedianRatio()), median));
-        String hits = g.cast(g.op("Greater", a, g.op("Reshape", limit, g.longs(-1, 1, 1))), DataType.FLOAT);
-        g.output(g.reduce("ReduceSum", hits, false, 1), name(ReducedOutputs.HITS), DataType.FLOAT);
-        String first = g.op("ArgMax", List.of(hits), GraphWriter.attr("axis", 1), GraphWriter.attr("keepdims", 0));
-        g.output(g.cast(first, DataType.INT32), name(ReducedOutputs.FIRST_HIT), DataType.INT32);
+        String massive = g.op("Greater", a, g.op("Reshape", limit, g.longs(-1, 1, 1)));
+        g.output(g.reduce("ReduceSum", g.cast(massive, DataType.FLOAT), false, 1), name(ReducedOutputs.HITS),
+                DataType.FLOAT);
+        String rowIndex = g.op("Reshape", g.cast(g.range(rows), DataType.FLOAT), g.longs(1, -1, 1));
+        g.output(g.cast(g.firstIndex(massive, rowIndex, 1, false), DataType.INT32), name(ReducedOutputs.FIRST_HIT),
+                DataType.INT32);
     }
 
     /** Per sequence: rows of nonzero norm, {@code Σ‖u_i‖²}, {@code ‖Σu_i‖²} of the unit rows {@code u_i}. */
