@@ -75,9 +75,10 @@ Vigil is serving at $url
 EOF
   if $demo; then
     cat <<EOF
-  demo traffic   for an hour (DEMO_SECONDS), round after round: two sentences for MiniLM, random token ids
-                 for the exporter models, batches for planted-outliers (its planted massive activation fires
-                 the VigilMassiveActivationAppeared alert within a minute), a malformed request every 10th round
+  demo traffic   for an hour (DEMO_SECONDS), round after round: two sentences for MiniLM (float and int8),
+                 random token ids for the exporter models, batches for planted-outliers (its planted massive
+                 activation fires the VigilMassiveActivationAppeared alert within a minute), a malformed request
+                 every 10th round
 EOF
   else
     echo "  demo traffic   ./run.sh --demo-traffic keeps every bundled model busy, so every panel has data"

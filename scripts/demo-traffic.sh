@@ -47,8 +47,11 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
   curl -sf "$base/v2/health/live" >/dev/null || exit 0
   a=${sentences[$((i % ${#sentences[@]}))]}
   b=${sentences[$(((i * 3 + 1) % ${#sentences[@]}))]}
-  curl -s -o /dev/null -X POST "$base/v2/models/all-minilm-l6-v2/infer" -H 'Content-Type: application/json' \
-    -d "{\"inputs\":[{\"name\":\"text\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"$a\",\"$b\"]}],\"outputs\":[{\"name\":\"output_0\"}]}"
+  # MiniLM and its int8 version (the published one) on the same sentences: their pages can be compared.
+  for m in all-minilm-l6-v2 all-minilm-l6-v2-q; do
+    curl -s -o /dev/null -X POST "$base/v2/models/$m/infer" -H 'Content-Type: application/json' \
+      -d "{\"inputs\":[{\"name\":\"text\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"$a\",\"$b\"]}],\"outputs\":[{\"name\":\"output_0\"}]}"
+  done
   for m in prenorm-256 postnorm-256 eft-256; do
     curl -s -o /dev/null -X POST "$base/v2/models/$m/infer" -H 'Content-Type: application/json' \
       -d "{\"inputs\":[{\"name\":\"input_ids\",\"shape\":[1,256],\"datatype\":\"INT64\",\"data\":[$(ids_json 256)]}]}"
