@@ -6,14 +6,15 @@ import java.util.Arrays;
 /**
  * The {@code |x|} of one sequence's real rows, read once from the tap into {@link #values}, with their max and exact
  * median: the massive-activation statistic's per-sequence work. With the {@code jdk.incubator.vector} module
- * ({@link VectorAbsMedian}), each block of rows gets {@code |x|} and the max in SIMD lanes while it is still in the L1
- * cache from its copy; then a sample of {@value #SAMPLE} values gives {@value #PIVOTS} pivots around its median, a
- * SIMD pass counts the values below each, and the bracket around the middle ranks is split again by pivots evenly
- * spaced in its bits until it holds at most {@value #GATHERED} values (one or two more passes); only those are gathered
- * for a selection. Each pass is one read of the sequence without a branch per value, where the radix count of
- * {@link Selection} pays a dependent table update per value. A bracket still holding more than a quarter of the values
- * falls back to that radix count, as does the path without the module: the median is exact either way. Holds its
- * scratch arrays; used by one thread.
+ * ({@link VectorAbsMedian}) the median comes from branch-free SIMD passes that count the values below
+ * {@value #PIVOTS} pivots, each pass narrowing the bracket around the middle ranks, until it holds at most
+ * {@value #GATHERED} values; only those are gathered for a selection. The first pivots sit around the site's last
+ * median (a layer's sequences have medians within a few percent), counted in the same pass that takes {@code |x|}
+ * and the max while each block of rows is still in the L1 cache from its copy; the next ones are evenly spaced in the
+ * bracket's bits. Without a last median, or when it missed, a sample of {@value #SAMPLE} values gives the pivots.
+ * The radix count of {@link Selection}, a dependent table update per value, is the path without the module and the
+ * fallback for a bracket still holding more than a quarter of the values: the median is exact either way. Holds its
+ * scratch arrays and the hint; used by one thread.
  */
 final class AbsMedian {
     /** Whether the passes run in SIMD lanes. */
@@ -32,7 +33,9 @@ final class AbsMedian {
     /** Counting passes stop once the middle ranks' bracket holds at most this many values, */
     private static final int GATHERED = 256;
     /** or after this many passes. */
-    private static final int MAX_PASSES = 3;
+    private static final int MAX_PASSES = 4;
+    /** Bits between the pivots around a hint: 1/32 of an octave, about 2.2% of the value. */
+    private static final int HINT_STEP = 1 << 18;
     /** Calls of the passes on a few vectors after which the JIT has compiled them. */
     private static final int WARM_UP_CALLS = 10_000;
 
@@ -54,6 +57,8 @@ final class AbsMedian {
     private final float[] sample = new float[SAMPLE];
     private final int[] pivots = new int[PIVOTS];
     private final int[] below = new int[PIVOTS];
+    /** Bits of the last sampled median, 0 before one: the median of the site's next sequence is close to it. */
+    private int hint;
 
     /** Compiles the SIMD passes now (class initialization) if they were not yet: call where a delay is harmless. */
     static void prepare() {
@@ -63,7 +68,7 @@ final class AbsMedian {
     /**
      * Interpreted, the SIMD passes allocate an object per vector operation, and the first requests' sequences would
      * cost tens of milliseconds each until the JIT compiles them; so they are compiled here, on a small array, when the
-     * first residual site is set up (at model load), and checked against the radix median.
+     * first residual site is set up (at model load), and checked on a known array.
      */
     private static void warmUp() {
         int n = 16;
@@ -79,8 +84,9 @@ final class AbsMedian {
             for (int k = 0; k < n; k++) {
                 a[k] = ((k + call) % n) / (float) -n;
             }
-            VectorAbsMedian.absInPlace(a, 0, n);
-            VectorAbsMedian.countBelow(a, n, pivots, below);
+            VectorAbsMedian.pass(a, 0, n, true, pivots, below);
+            Arrays.fill(below, 0);
+            VectorAbsMedian.pass(a, 0, n, false, pivots, below);
             gathered = VectorAbsMedian.gather(a, n, pivots[2], pivots[3] - 1, out);
         }
         // 0, 1/16, ..., 15/16: 2 below each (k+1)/8, 2 in [3/8, 4/8)
@@ -111,13 +117,21 @@ final class AbsMedian {
             scalar(a, n);
             return;
         }
+        // with the last median of this site as a hint, the first counting pass runs with the |x| pass
+        boolean hinted = hint > 0 && n >= MIN_SAMPLED;
+        if (hinted) {
+            for (int k = 0; k < PIVOTS; k++) {
+                pivots[k] = Math.max(0, hint + (k - PIVOTS / 2) * HINT_STEP);
+            }
+        }
+        Arrays.fill(below, 0);
         int maxBits = 0;
         int done = 0;
         for (int r = 0; r < rows; r++) {
             data.get(offsets[r], a, r * w, w);
             int end = (r + 1) * w;
             if (end - done >= BLOCK_FLOATS || r == rows - 1) {
-                maxBits = Math.max(maxBits, VectorAbsMedian.absInPlace(a, done, end));
+                maxBits = Math.max(maxBits, VectorAbsMedian.pass(a, done, end, true, pivots, below));
                 done = end;
             }
         }
@@ -129,7 +143,8 @@ final class AbsMedian {
         } else if (n < MIN_SAMPLED) {
             median = Selection.medianOfNonNegative(a, n, aux, radixCounts);
         } else {
-            median = sampled(a, n);
+            median = sampled(a, n, hinted);
+            hint = Float.floatToRawIntBits((float) median);
         }
     }
 
@@ -148,18 +163,28 @@ final class AbsMedian {
         median = Float.isNaN(m) ? Double.NaN : Selection.medianOfCounted(a, n, aux, counts);
     }
 
-    /** The median of the non-negative, NaN-free {@code a[0..n)}. */
-    private double sampled(float[] a, int n) {
+    /**
+     * The median of the non-negative, NaN-free {@code a[0..n)}; {@code counted}: {@link #below} holds the counts below
+     * the {@link #pivots} from the hint.
+     */
+    private double sampled(float[] a, int n, boolean counted) {
         int lowRank = (n - 1) / 2;
         int highRank = n / 2;
-        samplePivots(a, n);
+        boolean sampled = !counted;
+        if (sampled) {
+            samplePivots(a, n);
+        }
         // the middle ranks lie in the bits [low, high], holding the values of ranks [before, through)
         int low = 0;
         int high = NO_SIGN;
         int before = 0;
         int through = n;
-        for (int pass = 0; pass < MAX_PASSES; pass++) {
-            VectorAbsMedian.countBelow(a, n, pivots, below);
+        for (int pass = 0; ; pass++) {
+            if (!counted) {
+                Arrays.fill(below, 0);
+                VectorAbsMedian.pass(a, 0, n, false, pivots, below);
+            }
+            counted = false;
             int i = -1;
             while (i + 1 < PIVOTS && below[i + 1] <= lowRank) {
                 i++;
@@ -168,20 +193,27 @@ final class AbsMedian {
             while (j < PIVOTS && below[j] <= highRank) {
                 j++;
             }
-            if (i >= 0) {
+            // only tighten: sample pivots after a missed hint may lie outside the bracket
+            if (i >= 0 && pivots[i] > low) {
                 low = pivots[i];
                 before = below[i];
             }
-            if (j < PIVOTS) {
+            if (j < PIVOTS && pivots[j] - 1 < high) {
                 high = pivots[j] - 1;
                 through = below[j];
             }
-            if (through - before <= GATHERED || high - low <= PIVOTS) {
+            if (through - before <= GATHERED || high - low <= PIVOTS || pass + 1 == MAX_PASSES) {
                 break;
             }
-            // next pivots evenly spaced in the bits: within a narrow range they are close to evenly spaced values
-            for (int k = 0; k < PIVOTS; k++) {
-                pivots[k] = (int) (low + (k + 1) * ((long) high - low + 1) / (PIVOTS + 1));
+            if (!sampled && (i < 0 || j == PIVOTS)) {
+                // the hint missed: this sequence's sample finds the middle
+                samplePivots(a, n);
+                sampled = true;
+            } else {
+                // evenly spaced in the bits: within a narrow range they are close to evenly spaced values
+                for (int k = 0; k < PIVOTS; k++) {
+                    pivots[k] = (int) (low + (k + 1) * ((long) high - low + 1) / (PIVOTS + 1));
+                }
             }
         }
         if (through - before > n / 4) {

@@ -20,24 +20,12 @@ final class VectorAbsMedian {
     private VectorAbsMedian() {
     }
 
-    /** Replaces {@code a[from..to)} by {@code |a|}; returns the bits of the largest (a NaN's when there is one). */
-    static int absInPlace(float[] a, int from, int to) {
-        IntVector max = IntVector.zero(INTS);
-        int i = from;
-        for (int bound = from + SPECIES.loopBound(to - from); i < bound; i += LANES) {
-            IntVector v = FloatVector.fromArray(SPECIES, a, i).reinterpretAsInts().lanewise(VectorOperators.AND,
-                    NO_SIGN);
-            v.reinterpretAsFloats().intoArray(a, i);
-            max = max.max(v);
-        }
-        return Math.max(max.reduceLanes(VectorOperators.MAX), absTail(a, i, to));
-    }
-
     /**
-     * Sets {@code below[k]} to how many of the non-negative {@code a[0..n)} lie below {@code pivots[k]} (bits of
-     * non-negative floats), for the {@value AbsMedian#PIVOTS} pivots.
+     * One pass over {@code a[from..to)}, non-negative unless {@code abs} replaces them by {@code |a|}: adds to
+     * {@code below[k]} how many lie below {@code pivots[k]} (bits of non-negative floats) for the
+     * {@value AbsMedian#PIVOTS} pivots; returns the bits of the largest (a NaN's when there is one).
      */
-    static void countBelow(float[] a, int n, int[] pivots, int[] below) {
+    static int pass(float[] a, int from, int to, boolean abs, int[] pivots, int[] below) {
         IntVector p0 = IntVector.broadcast(INTS, pivots[0]);
         IntVector p1 = IntVector.broadcast(INTS, pivots[1]);
         IntVector p2 = IntVector.broadcast(INTS, pivots[2]);
@@ -45,17 +33,23 @@ final class VectorAbsMedian {
         IntVector p4 = IntVector.broadcast(INTS, pivots[4]);
         IntVector p5 = IntVector.broadcast(INTS, pivots[5]);
         IntVector p6 = IntVector.broadcast(INTS, pivots[6]);
+        IntVector max = IntVector.zero(INTS);
         // each lane adds −1 (the sign of v − p, shifted down) for a value below the pivot
-        IntVector c0 = IntVector.zero(INTS);
-        IntVector c1 = c0;
-        IntVector c2 = c0;
-        IntVector c3 = c0;
-        IntVector c4 = c0;
-        IntVector c5 = c0;
-        IntVector c6 = c0;
-        int i = 0;
-        for (int bound = SPECIES.loopBound(n); i < bound; i += LANES) {
+        IntVector c0 = max;
+        IntVector c1 = max;
+        IntVector c2 = max;
+        IntVector c3 = max;
+        IntVector c4 = max;
+        IntVector c5 = max;
+        IntVector c6 = max;
+        int i = from;
+        for (int bound = from + SPECIES.loopBound(to - from); i < bound; i += LANES) {
             IntVector v = FloatVector.fromArray(SPECIES, a, i).reinterpretAsInts();
+            if (abs) {
+                v = v.lanewise(VectorOperators.AND, NO_SIGN);
+                v.reinterpretAsFloats().intoArray(a, i);
+            }
+            max = max.max(v);
             c0 = c0.add(v.sub(p0).lanewise(VectorOperators.ASHR, 31));
             c1 = c1.add(v.sub(p1).lanewise(VectorOperators.ASHR, 31));
             c2 = c2.add(v.sub(p2).lanewise(VectorOperators.ASHR, 31));
@@ -64,28 +58,21 @@ final class VectorAbsMedian {
             c5 = c5.add(v.sub(p5).lanewise(VectorOperators.ASHR, 31));
             c6 = c6.add(v.sub(p6).lanewise(VectorOperators.ASHR, 31));
         }
-        below[0] = -c0.reduceLanes(VectorOperators.ADD);
-        below[1] = -c1.reduceLanes(VectorOperators.ADD);
-        below[2] = -c2.reduceLanes(VectorOperators.ADD);
-        below[3] = -c3.reduceLanes(VectorOperators.ADD);
-        below[4] = -c4.reduceLanes(VectorOperators.ADD);
-        below[5] = -c5.reduceLanes(VectorOperators.ADD);
-        below[6] = -c6.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            int bits = Float.floatToRawIntBits(a[i]);
-            for (int k = 0; k < AbsMedian.PIVOTS; k++) {
-                below[k] += (bits - pivots[k]) >>> 31;
-            }
-        }
-    }
-
-    /** {@code |a|} in place over the tail past the last whole vector; the bits of the largest. */
-    private static int absTail(float[] a, int from, int to) {
-        int m = 0;
-        for (int i = from; i < to; i++) {
+        below[0] -= c0.reduceLanes(VectorOperators.ADD);
+        below[1] -= c1.reduceLanes(VectorOperators.ADD);
+        below[2] -= c2.reduceLanes(VectorOperators.ADD);
+        below[3] -= c3.reduceLanes(VectorOperators.ADD);
+        below[4] -= c4.reduceLanes(VectorOperators.ADD);
+        below[5] -= c5.reduceLanes(VectorOperators.ADD);
+        below[6] -= c6.reduceLanes(VectorOperators.ADD);
+        int m = max.reduceLanes(VectorOperators.MAX);
+        for (; i < to; i++) {
             int bits = Float.floatToRawIntBits(a[i]) & NO_SIGN;
             a[i] = Float.intBitsToFloat(bits);
             m = Math.max(m, bits);
+            for (int k = 0; k < AbsMedian.PIVOTS; k++) {
+                below[k] += (bits - pivots[k]) >>> 31;
+            }
         }
         return m;
     }
