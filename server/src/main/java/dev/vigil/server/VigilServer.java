@@ -534,8 +534,14 @@ public final class VigilServer implements AutoCloseable {
         ctx.res().setContentLengthLong(encoded.length());
         out = ctx.res().getOutputStream();
         out.write(encoded.json());
-        WritableByteChannel channel = Channels.newChannel(out);
+        WritableByteChannel channel = null;
         for (ByteBuffer b : encoded.binary()) {
+            if (b.hasArray()) {
+                // one write: the container sends a large array as it is, with no copy into its buffer
+                out.write(b.array(), b.arrayOffset() + b.position(), b.remaining());
+                continue;
+            }
+            channel = channel != null ? channel : Channels.newChannel(out);
             ByteBuffer part = b.duplicate();
             while (part.hasRemaining()) {
                 channel.write(part);

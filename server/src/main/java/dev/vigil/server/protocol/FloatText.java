@@ -13,10 +13,16 @@ final class FloatText {
     private static final int MIN_EXP = -46;
     private static final double[] POW10 = new double[100];
     private static final long[] LONG_POW10 = new long[19];
+    /** "00" to "99": the two digits of each number below 100. */
+    private static final byte[] DIGIT_PAIRS = new byte[200];
 
     static {
         for (int i = 0; i < POW10.length; i++) {
             POW10[i] = Double.parseDouble("1e" + (i + MIN_EXP));
+        }
+        for (int i = 0; i < 100; i++) {
+            DIGIT_PAIRS[2 * i] = (byte) ('0' + i / 10);
+            DIGIT_PAIRS[2 * i + 1] = (byte) ('0' + i % 10);
         }
         LONG_POW10[0] = 1;
         for (int i = 1; i < LONG_POW10.length; i++) {
@@ -63,40 +69,63 @@ final class FloatText {
         double up = Math.ulp(f) / 2.0;
         double down = (bits & 0x007FFFFF) == 0 && f > Float.MIN_NORMAL ? up / 2 : up;
         boolean even = (bits & 1) == 0;
-        long digits = 0;
-        // a normal float has over 7 significant digits, so its nearest 6-digit decimal is the shortest one when that
-        // has 6 digits or fewer; a subnormal has fewer
-        int p = f < Float.MIN_NORMAL ? 2 : 6;
-        for (; p <= 9; p++) {
-            int k = p - 1 - e10;
-            double scale = pow10(k);
-            digits = (long) Math.rint(a * scale);
-            if (digits >= LONG_POW10[p]) {
-                // rounded up to the next power of ten: one more leading digit
-                e10++;
-                p--;
-                continue;
-            }
-            // dividing or multiplying by an exact power of ten keeps exact halfway cases exact
-            double diff = (k >= 0 ? digits / scale : digits * pow10(-k)) - a;
-            if (p == 9 || fits(diff, up, down, slack, even)) {
-                break;
-            }
-            if (diff < 0 && down < up) {
-                // at a power of two the gap below is half the gap above: the next decimal up may fit instead
-                double next = (k >= 0 ? (digits + 1) / scale : (digits + 1) * pow10(-k)) - a;
-                if (digits + 1 < LONG_POW10[p] && fits(next, up, down, slack, even)) {
-                    digits++;
+        // A decimal that reads back with p digits also does with p + 1, so the shortest is found going down from 8
+        // digits (9 always read back): two tries for most activations, which need 8 or 9. A normal float has over 7
+        // significant digits, so its nearest 6-digit decimal is the shortest one when that has 6 digits or fewer; a
+        // subnormal has fewer.
+        int shortest = f < Float.MIN_NORMAL ? 2 : 6;
+        int p = 8;
+        long digits = nearest(a, p, e10, up, down, slack, even);
+        if (digits < 0) {
+            p = 9;
+            long nine = nearest(a, p, e10, up, down, slack, even);
+            digits = nine < 0 ? -nine - 1 : nine;
+        } else {
+            while (p > shortest) {
+                long fewer = nearest(a, p - 1, e10, up, down, slack, even);
+                if (fewer < 0) {
                     break;
                 }
+                digits = fewer;
+                p--;
             }
         }
-        int n = p;
-        while (n > 1 && digits % 10 == 0) {
+        if (digits == LONG_POW10[p]) {
+            // rounded up to the next power of ten: one more leading digit
             digits /= 10;
+            e10++;
+        }
+        int n = p;
+        int d = (int) digits;
+        while (n > 1 && d % 10 == 0) {
+            d /= 10;
             n--;
         }
-        return layout(digits, n, e10, buf, pos);
+        return layout(d, n, e10, buf, pos);
+    }
+
+    /**
+     * The p-digit decimal (digits at decimal exponent e10, possibly 10^p: one more leading digit) that reads back as
+     * the float {@code a}: the nearest one, or at a power of two the next one up; its negation minus one when
+     * neither does.
+     */
+    private static long nearest(double a, int p, int e10, double up, double down, double slack, boolean even) {
+        int k = p - 1 - e10;
+        double scale = pow10(k);
+        long digits = (long) Math.rint(a * scale);
+        // dividing or multiplying by an exact power of ten keeps exact halfway cases exact
+        double diff = (k >= 0 ? digits / scale : digits * pow10(-k)) - a;
+        if (fits(diff, up, down, slack, even)) {
+            return digits;
+        }
+        if (diff < 0 && down < up) {
+            // at a power of two the gap below is half the gap above: the next decimal up may fit instead
+            double next = (k >= 0 ? (digits + 1) / scale : (digits + 1) * pow10(-k)) - a;
+            if (digits + 1 < LONG_POW10[p] && fits(next, up, down, slack, even)) {
+                return digits + 1;
+            }
+        }
+        return -digits - 1;
     }
 
     /** Whether a decimal {@code diff} away from the float reads back as it. */
@@ -107,7 +136,7 @@ final class FloatText {
     }
 
     /** Writes {@code digits} (n of them, the first at decimal exponent e10) as Float.toString lays them out. */
-    private static int layout(long digits, int n, int e10, byte[] buf, int pos) {
+    private static int layout(int digits, int n, int e10, byte[] buf, int pos) {
         if (e10 >= -3 && e10 < 7) {
             if (e10 >= 0) {
                 int intDigits = e10 + 1;
@@ -119,9 +148,11 @@ final class FloatText {
                     buf[pos++] = '.';
                     buf[pos++] = '0';
                 } else {
-                    pos = digitsOf(digits / LONG_POW10[n - intDigits], intDigits, buf, pos);
-                    buf[pos++] = '.';
-                    pos = digitsOf(digits % LONG_POW10[n - intDigits], n - intDigits, buf, pos);
+                    // the integer part, then the fraction: written as one run, the point put in after
+                    digitsOf(digits, n, buf, pos + 1);
+                    System.arraycopy(buf, pos + 1, buf, pos, intDigits);
+                    buf[pos + intDigits] = '.';
+                    pos += n + 1;
                 }
             } else {
                 buf[pos++] = '0';
@@ -133,10 +164,12 @@ final class FloatText {
             }
             return pos;
         }
-        pos = digitsOf(digits / LONG_POW10[n - 1], 1, buf, pos);
-        buf[pos++] = '.';
+        digitsOf(digits, n, buf, pos + 1);
+        buf[pos] = buf[pos + 1];
+        buf[pos + 1] = '.';
+        pos += 2;
         if (n > 1) {
-            pos = digitsOf(digits % LONG_POW10[n - 1], n - 1, buf, pos);
+            pos += n - 1;
         } else {
             buf[pos++] = '0';
         }
@@ -153,11 +186,18 @@ final class FloatText {
         return pos;
     }
 
-    /** Writes {@code value} as exactly {@code n} digits (leading zeros kept). */
-    private static int digitsOf(long value, int n, byte[] buf, int pos) {
-        for (int i = pos + n - 1; i >= pos; i--) {
-            buf[i] = (byte) ('0' + value % 10);
-            value /= 10;
+    /** Writes {@code value} as exactly {@code n} digits (leading zeros kept), two at a time. */
+    private static int digitsOf(int value, int n, byte[] buf, int pos) {
+        int i = pos + n;
+        while (i - pos >= 2) {
+            int q = value / 100;
+            int r = (value - q * 100) << 1;
+            buf[--i] = DIGIT_PAIRS[r + 1];
+            buf[--i] = DIGIT_PAIRS[r];
+            value = q;
+        }
+        if (i > pos) {
+            buf[--i] = (byte) ('0' + value % 10);
         }
         return pos + n;
     }

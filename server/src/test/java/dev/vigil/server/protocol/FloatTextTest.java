@@ -31,6 +31,10 @@ class FloatTextTest {
     private void check(float f) {
         String mine = text(f);
         assertEquals(Float.floatToIntBits(f), Float.floatToIntBits(Float.parseFloat(mine)), mine + " for " + f);
+        if (mine.contains("E")) {
+            // scientific notation has one non-zero digit before the point
+            assertTrue(mine.replace("-", "").matches("[1-9]\\.[0-9]+E-?[0-9]+"), mine + " for " + f);
+        }
         String shortest = NumberOutput.toString(f, true);
         int extra = significantDigits(mine) - significantDigits(shortest);
         assertTrue(extra <= 1 && (extra <= 0 || Math.abs(f) > 1e20f),
@@ -54,6 +58,9 @@ class FloatTextTest {
         assertEquals("1.4E-45", text(Float.MIN_VALUE));
         assertEquals("1.1754944E-38", text(Float.MIN_NORMAL));
         assertEquals("0.33333334", text(1f / 3));
+        // subnormals whose digits round up to a power of ten keep one digit before the point
+        assertEquals("9.977211E-39", text(9.977211E-39f));
+        assertEquals("-9.967807E-39", text(-9.967807E-39f));
     }
 
     @Test
