@@ -31,51 +31,17 @@ final class QuantRangeStat {
     private static final int FLOAT_ROWS = 32;
     private final double outlierThreshold;
     private final AbsHistogram histogram = new AbsHistogram();
-    /** Per channel min and max: kept per channel so that the row loop has no running reduction. */
-    private float[] channelMin = new float[0];
-    private float[] channelMax = new float[0];
     private float[] row = new float[0];
     /** Up to {@value #FLOAT_ROWS} real rows, one after the other, reduced together. */
     private float[] block = new float[0];
-    /** The row loop's accumulators; the per-channel float arrays below are its arrays. */
+    /** The per-channel accumulators: the row loop's float sums, the window's and the cumulative double ones. */
     private QuantRows acc = new QuantRows(0);
-    /**
-     * Per channel, sums of {@code d, d², d³, d⁴} ({@code d = x − k}, k the request's first row mean): in float over up
-     * to {@link #FLOAT_ROWS} rows, then added to the double sums (shifted by {@link #shift}), which the snapshot adds
-     * up
-     * over channels.
-     */
-    private float[] f1 = new float[0];
-    private float[] f2 = new float[0];
-    private float[] f3 = new float[0];
-    private float[] f4 = new float[0];
-    private double[] c1 = new double[0];
-    private double[] c2 = new double[0];
-    private double[] c3 = new double[0];
-    private double[] c4 = new double[0];
-    /**
-     * Per channel, the signs σ of the sides summed in the row loop for Σx and Σx³ ({@code −1}: the negative parts), the
-     * opposite of the channel's sign of Σx (Σx³) in the previous block (the request's first block for its first); and
-     * the block's sums {@code Σt}, {@code Σt³} of
-     * {@code t = max(σ·x, 0)} (float).
-     */
-    private float[] side = new float[0];
-    private float[] side3 = new float[0];
-    private float[] q1 = new float[0];
-    private float[] q3 = new float[0];
-    /** Per channel, Σmax(x,0), Σmax(−x,0), Σx², Σmax(x,0)³, Σmax(−x,0)³, Σx⁴ since start (never reset). */
-    private double[] tp1 = new double[0];
-    private double[] tn1 = new double[0];
-    private double[] t2 = new double[0];
-    private double[] tp3 = new double[0];
-    private double[] tn3 = new double[0];
-    private double[] t4 = new double[0];
     private long finiteTotal;
     private long nonFiniteTotal;
     private final CumulativeAbsHistogram cumulativeHistogram = new CumulativeAbsHistogram();
     private long count;
     private boolean shifted;
-    /** The window's shift of {@link #c1}…{@link #c4}: its first row mean (a float). */
+    /** The window's shift of its sums ({@link QuantRows#c1}…): its first row mean (a float). */
     private double shift;
 
     QuantRangeStat(double outlierThreshold) {
@@ -85,9 +51,9 @@ final class QuantRangeStat {
 
     void observe(TapTensor t, RowLayout layout) {
         int w = layout.width;
-        if (channelMin.length != w) {
+        if (acc.min.length != w) {
             if (count > 0) {
-                throw new IllegalArgumentException("site width changed from " + channelMin.length + " to " + w);
+                throw new IllegalArgumentException("site width changed from " + acc.min.length + " to " + w);
             }
             allocate(w);
         }
@@ -118,15 +84,13 @@ final class QuantRangeStat {
                 }
                 if (++n == FLOAT_ROWS) {
                     reduce(n, w, k);
-                    flushCounters(data, layout, blockStart, b * layout.rowsPerSequence + i + 1, n, k);
-                    flush(w, n, k);
+                    close(data, layout, blockStart, b * layout.rowsPerSequence + i + 1, n, k);
                     n = 0;
                 }
             }
         }
         reduce(n, w, k);
-        flushCounters(data, layout, blockStart, rows, n, k);
-        flush(w, n, k);
+        close(data, layout, blockStart, rows, n, k);
     }
 
     /** Adds the {@code n} rows of {@link #block} to the per-channel float sums and the histogram. */
@@ -137,79 +101,28 @@ final class QuantRangeStat {
     }
 
     /**
-     * Adds the block's power sums ({@code blockRows} real rows among rows {@code from..to-1}, shifted by {@code k}) to
-     * the cumulative ones; when one is not finite, sums the block again in double without its non-finite values.
-     * Runs before {@link #flush}, while the float sums hold the block alone.
+     * Closes the block of {@code blockRows} real rows among rows {@code from..to-1}, summed shifted by {@code k}: its
+     * float sums move to the window's double ones (shifted by {@link #shift}) and to the cumulative counters; when one
+     * is not finite, the counters take the block again in double without its non-finite values.
      */
-    private void flushCounters(FloatBuffer data, RowLayout layout, int from, int to, int blockRows, float shift) {
-        if (blockRows == 0) {
-            return;
-        }
+    private void close(FloatBuffer data, RowLayout layout, int from, int to, int blockRows, float k) {
         int w = layout.width;
-        double check = 0;
-        for (int j = 0; j < w; j++) {
-            check += f4[j];
-        }
-        if (Double.isFinite(check)) {
-            double k = shift;
-            double n = blockRows;
-            for (int j = 0; j < w; j++) {
-                double d1 = f1[j];
-                double d2 = f2[j];
-                double d3 = f3[j];
-                double s1 = d1 + n * k;
-                double s2 = d2 + k * (2 * d1 + n * k);
-                double s3 = d3 + k * (3 * d2 + k * (3 * d1 + n * k));
-                double s4 = f4[j] + k * (4 * d3 + k * (6 * d2 + k * (4 * d1 + n * k)));
-                double u1 = q1[j];
-                double u3 = q3[j];
-                // σ = −1: the summed side is the negative one, the positive one is Σx plus it; σ = +1 the converse
-                double toPositive = (1 - side[j]) * 0.5;
-                double toPositive3 = (1 - side3[j]) * 0.5;
-                tp1[j] += Math.max(0.0, u1 + toPositive * s1);
-                tn1[j] += Math.max(0.0, u1 - (1 - toPositive) * s1);
-                tp3[j] += Math.max(0.0, u3 + toPositive3 * s3);
-                tn3[j] += Math.max(0.0, u3 - (1 - toPositive3) * s3);
-                t2[j] += Math.max(0.0, s2);
-                t4[j] += Math.max(0.0, s4);
-                side[j] = Math.copySign(1f, (float) -s1);
-                side3[j] = Math.copySign(1f, (float) -s3);
-            }
+        boolean counters = blockRows > 0 && acc.finite(w);
+        if (counters) {
             finiteTotal += (long) blockRows * w;
-        } else {
+        } else if (blockRows > 0) {
             sumFiniteOnly(data, layout, from, to);
         }
-        Arrays.fill(q1, 0f);
-        Arrays.fill(q3, 0f);
+        acc.close(w, blockRows, k, (double) k - shift, counters);
     }
 
     /** Sizes every per-channel array for rows {@code w} wide (only before the first value). */
     private void allocate(int w) {
         acc = new QuantRows(w);
-        channelMin = acc.min;
-        channelMax = acc.max;
-        Arrays.fill(channelMin, Float.POSITIVE_INFINITY);
-        Arrays.fill(channelMax, Float.NEGATIVE_INFINITY);
+        Arrays.fill(acc.min, Float.POSITIVE_INFINITY);
+        Arrays.fill(acc.max, Float.NEGATIVE_INFINITY);
         row = new float[w];
         block = new float[FLOAT_ROWS * w];
-        f1 = acc.f1;
-        f2 = acc.f2;
-        f3 = acc.f3;
-        f4 = acc.f4;
-        c1 = new double[w];
-        c2 = new double[w];
-        c3 = new double[w];
-        c4 = new double[w];
-        side = acc.side;
-        side3 = acc.side3;
-        q1 = acc.q1;
-        q3 = acc.q3;
-        tp1 = new double[w];
-        tn1 = new double[w];
-        t2 = new double[w];
-        tp3 = new double[w];
-        tn3 = new double[w];
-        t4 = new double[w];
     }
 
     /**
@@ -219,6 +132,8 @@ final class QuantRangeStat {
     private void chooseSides(FloatBuffer data, RowLayout layout) {
         int w = layout.width;
         float[] r = row;
+        float[] q1 = acc.q1;
+        float[] q3 = acc.q3;
         Arrays.fill(q1, 0f);
         Arrays.fill(q3, 0f);
         int seen = 0;
@@ -237,8 +152,8 @@ final class QuantRangeStat {
             }
         }
         for (int j = 0; j < w; j++) {
-            side[j] = Math.copySign(1f, -q1[j]);
-            side3[j] = Math.copySign(1f, -q3[j]);
+            acc.side[j] = Math.copySign(1f, -q1[j]);
+            acc.side3[j] = Math.copySign(1f, -q3[j]);
         }
         Arrays.fill(q1, 0f);
         Arrays.fill(q3, 0f);
@@ -247,6 +162,12 @@ final class QuantRangeStat {
     /** The slow path of a block holding a non-finite value: double sums of its finite values, the others counted. */
     private void sumFiniteOnly(FloatBuffer data, RowLayout layout, int from, int to) {
         int w = layout.width;
+        double[] tp1 = acc.tp1;
+        double[] tn1 = acc.tn1;
+        double[] t2 = acc.t2;
+        double[] tp3 = acc.tp3;
+        double[] tn3 = acc.tn3;
+        double[] t4 = acc.t4;
         for (int row = from; row < to; row++) {
             int b = row / layout.rowsPerSequence;
             int i = row % layout.rowsPerSequence;
@@ -276,30 +197,8 @@ final class QuantRangeStat {
 
     /** The counters since start, the open window's values included. */
     QuantCounters counters() {
-        return new QuantCounters(finiteTotal, nonFiniteTotal, sum(tp1), sum(tn1), sum(t2), sum(tp3), sum(tn3),
-                sum(t4), cumulativeHistogram.buckets(histogram));
-    }
-
-    /**
-     * Moves the float per-channel sums of the last {@code blockRows} rows, shifted by the request's {@code k}, into the
-     * double ones, shifted by the window's: {@code Σ(d + δ)^p} expanded with {@code δ = k − shift} in double.
-     */
-    private void flush(int w, int blockRows, float k) {
-        double delta = (double) k - shift;
-        double n = blockRows;
-        for (int j = 0; j < w; j++) {
-            double d1 = f1[j];
-            double d2 = f2[j];
-            double d3 = f3[j];
-            c1[j] += d1 + n * delta;
-            c2[j] += d2 + delta * (2 * d1 + n * delta);
-            c3[j] += d3 + delta * (3 * d2 + delta * (3 * d1 + n * delta));
-            c4[j] += f4[j] + delta * (4 * d3 + delta * (6 * d2 + delta * (4 * d1 + n * delta)));
-        }
-        Arrays.fill(f1, 0f);
-        Arrays.fill(f2, 0f);
-        Arrays.fill(f3, 0f);
-        Arrays.fill(f4, 0f);
+        return new QuantCounters(finiteTotal, nonFiniteTotal, sum(acc.tp1), sum(acc.tn1), sum(acc.t2), sum(acc.tp3),
+                sum(acc.tn3), sum(acc.t4), cumulativeHistogram.buckets(histogram));
     }
 
     private static double rowMean(float[] r, int w) {
@@ -311,6 +210,8 @@ final class QuantRangeStat {
     }
 
     QuantSnapshot snapshot() {
+        float[] channelMin = acc.min;
+        float[] channelMax = acc.max;
         int channels = channelMin.length;
         if (count == 0) {
             double nan = Double.NaN;
@@ -326,10 +227,10 @@ final class QuantRangeStat {
                 outliers++;
             }
         }
-        double s1 = sum(c1);
-        double s2 = sum(c2);
-        double s3 = sum(c3);
-        double s4 = sum(c4);
+        double s1 = sum(acc.c1);
+        double s2 = sum(acc.c2);
+        double s3 = sum(acc.c3);
+        double s4 = sum(acc.c4);
         double n = count;
         double absMax = Math.max(Math.abs((double) min), Math.abs((double) max));
         double mean = s1 / n;
@@ -356,15 +257,15 @@ final class QuantRangeStat {
 
     private void reset() {
         histogram.clear();
-        Arrays.fill(channelMin, Float.POSITIVE_INFINITY);
-        Arrays.fill(channelMax, Float.NEGATIVE_INFINITY);
+        Arrays.fill(acc.min, Float.POSITIVE_INFINITY);
+        Arrays.fill(acc.max, Float.NEGATIVE_INFINITY);
         count = 0;
         shifted = false;
         shift = 0;
-        Arrays.fill(c1, 0.0);
-        Arrays.fill(c2, 0.0);
-        Arrays.fill(c3, 0.0);
-        Arrays.fill(c4, 0.0);
+        Arrays.fill(acc.c1, 0.0);
+        Arrays.fill(acc.c2, 0.0);
+        Arrays.fill(acc.c3, 0.0);
+        Arrays.fill(acc.c4, 0.0);
     }
 
     private static double sum(double[] a) {
@@ -383,9 +284,9 @@ final class QuantRangeStat {
      */
     void observeReduced(ReducedRows r) {
         int w = r.width();
-        if (channelMin.length != w) {
+        if (acc.min.length != w) {
             if (count > 0) {
-                throw new IllegalArgumentException("site width changed from " + channelMin.length + " to " + w);
+                throw new IllegalArgumentException("site width changed from " + acc.min.length + " to " + w);
             }
             allocate(w);
         }
@@ -405,6 +306,10 @@ final class QuantRangeStat {
         double e3 = m[ReducedOutputs.CENTERED + 2];
         double e4 = m[ReducedOutputs.CENTERED + 3];
         double d2 = d * d;
+        double[] c1 = acc.c1;
+        double[] c2 = acc.c2;
+        double[] c3 = acc.c3;
+        double[] c4 = acc.c4;
         c1[0] += e1 + n * d;
         c2[0] += e2 + 2 * d * e1 + n * d2;
         c3[0] += e3 + 3 * d * e2 + 3 * d2 * e1 + n * d2 * d;
@@ -412,16 +317,16 @@ final class QuantRangeStat {
         double[] lo = r.channelMin();
         double[] hi = r.channelMax();
         for (int j = 0; j < w; j++) {
-            channelMin[j] = Math.min(channelMin[j], (float) lo[j]);
-            channelMax[j] = Math.max(channelMax[j], (float) hi[j]);
+            acc.min[j] = Math.min(acc.min[j], (float) lo[j]);
+            acc.max[j] = Math.max(acc.max[j], (float) hi[j]);
         }
         int raw = ReducedOutputs.RAW;
-        tp1[0] += m[raw];
-        tn1[0] += m[raw + 1];
-        t2[0] += m[raw + 2];
-        tp3[0] += m[raw + 3];
-        tn3[0] += m[raw + 4];
-        t4[0] += m[raw + 5];
+        acc.tp1[0] += m[raw];
+        acc.tn1[0] += m[raw + 1];
+        acc.t2[0] += m[raw + 2];
+        acc.tp3[0] += m[raw + 3];
+        acc.tn3[0] += m[raw + 4];
+        acc.t4[0] += m[raw + 5];
         long nonFinite = (long) m[ReducedOutputs.NON_FINITE];
         finiteTotal += n - nonFinite;
         nonFiniteTotal += nonFinite;

@@ -1,17 +1,20 @@
 package dev.vigil.probes.stats;
 
 /**
- * The per-channel float accumulators of {@link QuantRangeStat}'s row loop and the loop itself: over a block of rows,
- * each channel's min and max, the sums of {@code d, d², d³, d⁴} ({@code d = x − k}) and of the summed sides
- * {@code max(σ·x, 0)}, {@code max(σ₃·x, 0)³}. In SIMD lanes ({@link VectorQuantRows}) when the JVM has the
- * {@code jdk.incubator.vector} module, else in loops the JIT vectorizes; both give the same sums bit for bit.
+ * The per-channel accumulators of {@link QuantRangeStat} and the loops over them. The row loop ({@link #reduce}), over
+ * a block of rows: each channel's min and max, the float sums of {@code d, d², d³, d⁴} ({@code d = x − k}) and of the
+ * summed sides {@code max(σ·x, 0)}, {@code max(σ₃·x, 0)³}. The block close ({@link #close}): the block's float sums
+ * moved, in double, into the window's shifted sums and the cumulative counters, and the floats restarted. The row
+ * loop runs in SIMD lanes ({@link VectorQuantRows}) when the JVM has the {@code jdk.incubator.vector} module, else in
+ * plain loops; both do the same operations in the same order, so they give the same sums bit for bit.
  */
 final class QuantRows {
-    /** Whether {@link #reduce} runs in SIMD lanes. */
+    /** Whether {@link #reduce} and {@link #finite} run in SIMD lanes. */
     static final boolean VECTORIZED = RowEntropy.VECTORIZED;
 
     final float[] min;
     final float[] max;
+    /** The block's sums of {@code d, d², d³, d⁴}, and of the summed sides {@code Σt}, {@code Σt³}. */
     final float[] f1;
     final float[] f2;
     final float[] f3;
@@ -21,6 +24,18 @@ final class QuantRows {
     /** σ and σ₃ per channel, {@code ±1}. */
     final float[] side;
     final float[] side3;
+    /** The window's sums of {@code (x − K)^p}, K its shift. */
+    final double[] c1;
+    final double[] c2;
+    final double[] c3;
+    final double[] c4;
+    /** Σmax(x,0), Σmax(−x,0), Σx², Σmax(x,0)³, Σmax(−x,0)³, Σx⁴ since start (never reset). */
+    final double[] tp1;
+    final double[] tn1;
+    final double[] t2;
+    final double[] tp3;
+    final double[] tn3;
+    final double[] t4;
     /** One row at a time for {@link #scalar}: indexed like the accumulators, its loops vectorize. */
     private final float[] row;
 
@@ -36,6 +51,16 @@ final class QuantRows {
         q3 = new float[w];
         side = new float[w];
         side3 = new float[w];
+        c1 = new double[w];
+        c2 = new double[w];
+        c3 = new double[w];
+        c4 = new double[w];
+        tp1 = new double[w];
+        tn1 = new double[w];
+        t2 = new double[w];
+        tp3 = new double[w];
+        tn3 = new double[w];
+        t4 = new double[w];
     }
 
     /** Adds {@code rows} rows of {@code block} ({@code w} channels each, row after row) to the accumulators. */
@@ -80,6 +105,66 @@ final class QuantRows {
                 q1[j] += u;
                 q3[j] += c * c * c;
             }
+        }
+    }
+
+    /** Whether every block sum of {@code d⁴} is finite, so that the block holds finite values only. */
+    boolean finite(int w) {
+        if (VECTORIZED) {
+            return VectorQuantRows.finite(f4, w);
+        }
+        return finite(f4, 0, w);
+    }
+
+    /** Whether {@code a[from..w-1]} are all finite: {@code a − a} is 0 for those and NaN for the others. */
+    static boolean finite(float[] a, int from, int w) {
+        float nan = 0f;
+        for (int j = from; j < w; j++) {
+            nan += a[j] - a[j];
+        }
+        return nan == 0f;
+    }
+
+    /**
+     * Closes a block of {@code n} rows summed shifted by {@code k}: adds its sums to the window's ({@code delta = k −}
+     * the window's shift) and, where {@code counters}, to the cumulative counters, choosing each channel's next sides;
+     * then restarts the block sums. One pass over the channels, each channel's float sums widened once.
+     */
+    void close(int w, double n, double k, double delta, boolean counters) {
+        for (int j = 0; j < w; j++) {
+            double d1 = f1[j];
+            double d2 = f2[j];
+            double d3 = f3[j];
+            double d4 = f4[j];
+            if (counters) {
+                double s1 = d1 + n * k;
+                double s2 = d2 + k * (2 * d1 + n * k);
+                double s3 = d3 + k * (3 * d2 + k * (3 * d1 + n * k));
+                double s4 = d4 + k * (4 * d3 + k * (6 * d2 + k * (4 * d1 + n * k)));
+                double u1 = q1[j];
+                double u3 = q3[j];
+                // σ = −1: the summed side is the negative one, the positive one is Σx plus it; σ = +1 the converse
+                double toPositive = (1 - side[j]) * 0.5;
+                double toPositive3 = (1 - side3[j]) * 0.5;
+                tp1[j] += Math.max(0.0, u1 + toPositive * s1);
+                tn1[j] += Math.max(0.0, u1 - (1 - toPositive) * s1);
+                tp3[j] += Math.max(0.0, u3 + toPositive3 * s3);
+                tn3[j] += Math.max(0.0, u3 - (1 - toPositive3) * s3);
+                t2[j] += Math.max(0.0, s2);
+                t4[j] += Math.max(0.0, s4);
+                side[j] = Math.copySign(1f, (float) -s1);
+                side3[j] = Math.copySign(1f, (float) -s3);
+            }
+            c1[j] += d1 + n * delta;
+            c2[j] += d2 + delta * (2 * d1 + n * delta);
+            c3[j] += d3 + delta * (3 * d2 + delta * (3 * d1 + n * delta));
+            c4[j] += d4 + delta * (4 * d3 + delta * (6 * d2 + delta * (4 * d1 + n * delta)));
+            f1[j] = 0f;
+            f2[j] = 0f;
+            f3[j] = 0f;
+            f4[j] = 0f;
+            q1[j] = 0f;
+            q3[j] = 0f;
         }
     }
 }
