@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
@@ -25,11 +27,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * One model's dynamic batcher (Triton's semantics): requests wait in a bounded queue; one thread takes the oldest
  * and the compatible requests behind it, up to {@code max_batch_size} rows, and runs them as one batch as soon as
  * the batch reaches {@code max_batch_size} or a preferred size, or when the oldest request has waited
- * {@code max_queue_delay_us}. One run at a time; the next batch gathers meanwhile. On a CPU a batch of padded
- * token requests runs as several runs of similar length when that computes fewer padding tokens than it costs in
- * extra runs, and in runs of at most {@link CpuRuns#maxRunTokens()} padded tokens ({@link LengthGroups}), shortest
- * first; a padded request of at least {@link CpuRuns#aloneFromTokens()} tokens skips the queue and runs alone at
- * once, on its own thread, as it would unbatched.
+ * {@code max_queue_delay_us}. One batch at a time; the next batch gathers meanwhile. On a CPU a batch of padded
+ * token requests runs as several runs of similar length, side by side, when that computes fewer padding tokens
+ * than it costs in extra runs, and in runs of at most {@link CpuRuns#maxRunTokens()} padded tokens
+ * ({@link LengthGroups}); a padded request of at least {@link CpuRuns#aloneFromTokens()} tokens skips the queue and
+ * runs alone at once, on its own thread, as it would unbatched.
  */
 public final class DynamicBatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DynamicBatcher.class);
@@ -48,6 +50,8 @@ public final class DynamicBatcher implements AutoCloseable {
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     private final Thread thread;
+    /** Runs the runs of a batch after its first, beside it; idle threads end after a minute. */
+    private final ExecutorService runners;
     private boolean closed;
 
     /** A queued request; {@code length} is its token length when its key is padded, else 0. */
@@ -70,6 +74,11 @@ public final class DynamicBatcher implements AutoCloseable {
         this.queueDelay = queueDelay;
         this.delayNanos = TimeUnit.MICROSECONDS.toNanos(settings.maxQueueDelayUs());
         this.cpu = splitByLength ? settings.cpu() : null;
+        this.runners = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "vigil-batch-run-" + model.name());
+            t.setDaemon(true);
+            return t;
+        });
         this.thread = new Thread(this::loop, "vigil-batcher-" + model.name());
         thread.setDaemon(true);
         thread.start();
@@ -132,8 +141,18 @@ public final class DynamicBatcher implements AutoCloseable {
             if (batch == null) {
                 return;
             }
-            for (List<Pending> run : runs(batch)) {
-                runTogether(run);
+            List<List<Pending>> runs = runs(batch);
+            // the runs of one batch go side by side (each takes its own admission slot), and the next batch waits
+            // for all of them: run after run, the cores idled between runs and the batch got one run's share of a
+            // busy machine
+            List<CompletableFuture<Void>> others = new ArrayList<>(runs.size() - 1);
+            for (int i = 1; i < runs.size(); i++) {
+                List<Pending> run = runs.get(i);
+                others.add(CompletableFuture.runAsync(() -> runTogether(run), runners));
+            }
+            runTogether(runs.get(0));
+            for (CompletableFuture<Void> other : others) {
+                other.join();
             }
         }
     }
@@ -260,5 +279,6 @@ public final class DynamicBatcher implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        runners.shutdown();
     }
 }

@@ -45,6 +45,7 @@ class BatchedMlpTest {
         for (String[] m : new String[][]{
                 {"batched", "{\"max_batch_size\":8,\"dynamic_batching\":{\"max_queue_delay_us\":400000,"
                         + "\"preferred_batch_size\":[6]}}"},
+                {"full", "{\"max_batch_size\":4,\"dynamic_batching\":{\"max_queue_delay_us\":60000000}}"},
                 {"too-big", "{\"max_batch_size\":8,\"dynamic_batching\":{\"preferred_batch_size\":[16]}}"},
                 {"unknown-key", "{\"dynamic_batching\":{\"max_queue_delay\":5}}"},
                 {"negative", "{\"dynamic_batching\":{\"max_queue_delay_us\":-1}}"},
@@ -114,6 +115,25 @@ class BatchedMlpTest {
         assertEquals(9, metric(metrics, "vigil_batch_size_sum"), metrics);
         assertTrue(metric(metrics, "vigil_batch_size_count") < 6, metrics);
         assertEquals(6, metric(metrics, "vigil_batch_queue_delay_seconds_count"), metrics);
+    }
+
+    @Test
+    void aFullBatchRunsAtOnceWithoutWaitingForTheDelay() throws Exception {
+        // the delay is a minute: only a batch that goes as soon as it holds max_batch_size rows answers in time
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        long t0 = System.nanoTime();
+        List<Future<HttpResponse<byte[]>>> futures = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            float[] x = {i, 1, -i};
+            futures.add(pool.submit(() -> http.postJson("/v2/models/full/infer", request(x))));
+        }
+        for (Future<HttpResponse<byte[]>> f : futures) {
+            HttpResponse<byte[]> r = f.get();
+            assertEquals(200, r.statusCode(), Http.text(r));
+        }
+        pool.shutdown();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertTrue(seconds < 30, "a full batch waited " + seconds + " s");
     }
 
     @Test
