@@ -44,6 +44,8 @@ server_log=target/run-server.log
 # every incubator module on stderr; the module is asked for on purpose here, so exactly that one line is left out.
 # Every other line of stdout and stderr reaches the terminal and the log.
 incubator_notice='WARNING: Using incubator modules: jdk.incubator.vector'
+# Emptied before the start: the wait below must not read the address line of a previous run's log.
+: > "$server_log"
 java -Xmx1g -XX:MaxDirectMemorySize=1792m --add-modules jdk.incubator.vector -jar server/target/vigil.jar "${defaults[@]}" "${args[@]}" \
   > >(grep --line-buffered -vxF "$incubator_notice" | tee "$server_log") 2>&1 &
 server=$!

@@ -48,9 +48,9 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
   a=${sentences[$((i % ${#sentences[@]}))]}
   b=${sentences[$(((i * 3 + 1) % ${#sentences[@]}))]}
   # MiniLM and its int8 version (the published one) on the same sentences: their pages can be compared.
-  for m in all-minilm-l6-v2 all-minilm-l6-v2-q; do
-    curl -s -o /dev/null -X POST "$base/v2/models/$m/infer" -H 'Content-Type: application/json' \
-      -d "{\"inputs\":[{\"name\":\"text\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"$a\",\"$b\"]}],\"outputs\":[{\"name\":\"output_0\"}]}"
+  for m in all-minilm-l6-v2:output_0 all-minilm-l6-v2-q:last_hidden_state; do
+    curl -s -o /dev/null -X POST "$base/v2/models/${m%%:*}/infer" -H 'Content-Type: application/json' \
+      -d "{\"inputs\":[{\"name\":\"text\",\"shape\":[2],\"datatype\":\"BYTES\",\"data\":[\"$a\",\"$b\"]}],\"outputs\":[{\"name\":\"${m#*:}\"}]}"
   done
   for m in prenorm-256 postnorm-256 eft-256; do
     curl -s -o /dev/null -X POST "$base/v2/models/$m/infer" -H 'Content-Type: application/json' \
