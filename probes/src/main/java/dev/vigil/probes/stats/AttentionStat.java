@@ -19,7 +19,6 @@ final class AttentionStat {
     /** Rows whose key mass is summed in float before it goes into the double sums (float error ~ rows · 6e-8). */
     private static final int MASS_FLUSH_ROWS = 64;
     private final double sinkEpsilon;
-    private final HeadSums headSums = new HeadSums();
     private int heads;
     private double[] sink = new double[0];
     private double[] entropy = new double[0];
@@ -101,8 +100,8 @@ final class AttentionStat {
                 Arrays.fill(rowMass, 0, nk, 0f);
                 int blockStart = 0;
                 int blockEnd = 0;
-                HeadSums sums = headSums;
-                sums.clear();
+                // a local that does not escape: the JIT keeps its sums in registers across the query loop
+                HeadSums sums = new HeadSums();
                 for (int qi = 0; qi < nq; qi++) {
                     int i = queryRows[qi];
                     if (i >= blockEnd) {
@@ -297,8 +296,8 @@ final class AttentionStat {
             for (int head = 0; head < h; head++) {
                 int base = (b * h + head) * tq;
                 int massBase = head * keyCapacity;
-                HeadSums sums = headSums;
-                sums.clear();
+                // a local that does not escape: the JIT keeps its sums in registers across the query loop
+                HeadSums sums = new HeadSums();
                 for (int qi = 0; qi < nq; qi++) {
                     int i = queryRows[qi];
                     float p0 = (float) sinkIn[base + i];
@@ -362,17 +361,6 @@ final class AttentionStat {
         long finiteQueries;
         long finiteEntropyQueries;
         long nonFinite;
-
-        void clear() {
-            sink = 0;
-            entropy = 0;
-            entropyQueries = 0;
-            finiteSink = 0;
-            finiteEntropy = 0;
-            finiteQueries = 0;
-            finiteEntropyQueries = 0;
-            nonFinite = 0;
-        }
 
         /**
          * Adds a query with probability {@code p0} at the first unmasked key and {@code Σ p ln p} over its
