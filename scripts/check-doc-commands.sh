@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the documented commands that are cheap enough to run anywhere: every ```bash checked``` block of
 # README.md and docs/*.md, against a Vigil started here on the bundled models (on a free port, substituted
-# for the documented 8080). Needs the built jar (./run.sh, ./test.sh or mvn package) and curl, python3.
+# for the documented 8080). Needs the built jar (./run.sh, ./test.sh or mvn package) and curl, python3, jq.
 # Prints one line per block and "N passed, N failed"; exits non-zero when a block fails.
 # A block fails on a non-zero exit status, and so on an HTTP error: curl runs with --fail-with-body (by itself it
 # exits 0 on a 4xx) unless the command prints the status itself (-w '...%{http_code}...'), as the blocks that show
@@ -29,6 +29,7 @@ done
 # curl that fails on an HTTP error status unless its command shows the status or already asks to fail.
 export REAL_CURL
 REAL_CURL=$(command -v curl) || { echo "check-doc-commands: curl is missing" >&2; exit 2; }
+command -v jq >/dev/null || { echo "check-doc-commands: jq is missing" >&2; exit 2; }
 mkdir -p "$work/bin"
 cat > "$work/bin/curl" <<'EOF'
 #!/usr/bin/env bash
