@@ -12,6 +12,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** A small HTTP client for the tests of every module: real requests to a started Vigil server. */
 public final class Http {
     public static final ObjectMapper JSON = new ObjectMapper();
@@ -71,5 +74,12 @@ public final class Http {
 
     public static String text(HttpResponse<byte[]> response) {
         return new String(response.body(), StandardCharsets.UTF_8);
+    }
+
+    /** Asserts the status and that the JSON {@code error} names {@code fragment}. */
+    public static void assertError(HttpResponse<byte[]> response, int status, String fragment) {
+        assertEquals(status, response.statusCode(), text(response));
+        String error = json(response).path("error").asText();
+        assertTrue(error.contains(fragment), error);
     }
 }

@@ -2,6 +2,8 @@ package dev.vigil.server;
 
 import dev.vigil.server.serving.Device;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -15,5 +17,12 @@ public final class TestServers {
     /** A builder serving {@code modelsDir} on port 0 on the CPU. */
     public static ServerOptions.Builder cpu(Path modelsDir) {
         return ServerOptions.builder().modelsDir(modelsDir).port(0).device(Device.parse("cpu"));
+    }
+
+    /** Copies the {@code model.onnx} of the model directory {@code from} into {@code repo/as} with its own config. */
+    public static void copyModel(Path from, Path repo, String as, String configJson) throws IOException {
+        Path dir = Files.createDirectories(repo.resolve(as));
+        Files.copy(from.resolve("model.onnx"), dir.resolve("model.onnx"));
+        Files.writeString(dir.resolve("config.json"), configJson);
     }
 }

@@ -138,7 +138,7 @@ class FleetCountersTest {
         Random rnd = new Random(8);
         for (int kind = 0; kind < 3; kind++) {
             ModelProbe probe = new ModelProbe(List.of(ACT), settings);
-            double[] expected = new double[6];
+            PowerSums expected = new PowerSums();
             for (int n = 0; n < 6; n++) {
                 int t = 5 + rnd.nextInt(40);
                 float[] x = new float[t * F];
@@ -146,26 +146,13 @@ class FleetCountersTest {
                     double g = rnd.nextGaussian() * (1 + i % 7);
                     double gelu = 0.5 * g * (1 + erf(g / Math.sqrt(2)));
                     x[i] = (float) (kind == 0 ? gelu : kind == 1 ? -gelu : 40 + n + rnd.nextGaussian());
-                    double v = x[i];
-                    double p = Math.max(v, 0);
-                    double m = Math.max(-v, 0);
-                    expected[0] += p;
-                    expected[1] += m;
-                    expected[2] += v * v;
-                    expected[3] += p * p * p;
-                    expected[4] += m * m * m;
-                    expected[5] += v * v * v * v;
+                    expected.add(x[i]);
                 }
                 probe.observe(new ProbedBatch(1, t, null, Map.of("act",
                         new TapTensor(FloatBuffer.wrap(x), new long[] {1, t, F}))));
             }
-            QuantCounters q = probe.snapshot().sites().get(0).counters().quant();
-            double[] got = {q.positiveSum(), q.negativeSum(), q.sumSquares(), q.positiveCubes(), q.negativeCubes(),
-                    q.fourthPowers()};
-            for (int i = 0; i < 6; i++) {
-                // relative to the sum itself, however small: 0 when a side is empty
-                assertEquals(expected[i], got[i], 2e-6 * expected[i], "case " + kind + " power sum " + i);
-            }
+            // relative to the sum itself, however small: 0 when a side is empty
+            expected.assertRelative(probe.snapshot().sites().get(0).counters().quant(), 2e-6, "case " + kind);
         }
     }
 
@@ -253,31 +240,11 @@ class FleetCountersTest {
     }
 
     private static void quantAgainstReference(QuantCounters q, List<Reference.Sequence> seqs, String where) {
-        long n = 0;
-        double[] s = new double[6];
-        for (Reference.Sequence seq : seqs) {
-            for (double[] row : seq.rows()) {
-                for (double v : row) {
-                    double p = Math.max(v, 0);
-                    double m = Math.max(-v, 0);
-                    s[0] += p;
-                    s[1] += m;
-                    s[2] += v * v;
-                    s[3] += p * p * p;
-                    s[4] += m * m * m;
-                    s[5] += v * v * v * v;
-                    n++;
-                }
-            }
-        }
-        assertEquals(n, q.values(), where);
+        PowerSums expected = PowerSums.of(seqs);
+        assertEquals(expected.values(), q.values(), where);
         assertEquals(0, q.nonFinite(), where);
-        double[] got = {q.positiveSum(), q.negativeSum(), q.sumSquares(), q.positiveCubes(), q.negativeCubes(),
-                q.fourthPowers()};
-        for (int i = 0; i < 6; i++) {
-            close(s[i], got[i], 1e-5, where + " power sum " + i + " (float sums over 16 rows)");
-        }
-        assertEquals(n, q.absValues().total(), where);
+        expected.assertClose(q, 1e-5, where + " (float sums over 16 rows)");
+        assertEquals(expected.values(), q.absValues().total(), where);
     }
 
     private static void quantAddsUp(QuantCounters one, List<QuantCounters> parts, String where) {

@@ -108,26 +108,8 @@ class InGraphMiniLmTest {
             if (q == null) {
                 continue;
             }
-            double[] want = new double[6];
-            for (Reference.Sequence seq : Reference.windowSequences(sent, s.site().tensor())) {
-                for (double[] row : seq.rows()) {
-                    for (double v : row) {
-                        double p = Math.max(v, 0);
-                        double m = Math.max(-v, 0);
-                        want[0] += p;
-                        want[1] += m;
-                        want[2] += v * v;
-                        want[3] += p * p * p;
-                        want[4] += m * m * m;
-                        want[5] += v * v * v * v;
-                    }
-                }
-            }
-            double[] got = {q.positiveSum(), q.negativeSum(), q.sumSquares(), q.positiveCubes(), q.negativeCubes(),
-                    q.fourthPowers()};
-            for (int i = 0; i < 6; i++) {
-                SnapshotAgreement.close(want[i], got[i], 1e-5, s.site().tensor() + " power sum " + i);
-            }
+            PowerSums.of(Reference.windowSequences(sent, s.site().tensor())).assertClose(q, 1e-5,
+                    s.site().tensor());
         }
     }
 

@@ -1,24 +1,19 @@
 package dev.vigil.server.quant;
 
+import static dev.vigil.server.Http.assertError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.server.Http;
 import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,10 +43,9 @@ class QuantReportTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path dir = Files.createDirectories(repo.resolve(PLANTED));
-        Files.copy(MODELS.resolve(PLANTED).resolve("model.onnx"), dir.resolve("model.onnx"));
         // two requests of 64 tokens close window 0; both are recorded (the reservoir holds 16)
-        Files.writeString(dir.resolve("config.json"), "{\"max_batch_size\": 8, \"probe\": {\"window_tokens\": 128}}");
+        TestServers.copyModel(MODELS.resolve(PLANTED), repo, PLANTED,
+                "{\"max_batch_size\": 8, \"probe\": {\"window_tokens\": 128}}");
         server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).build());
         http = new Http(server.start());
     }
@@ -78,12 +72,12 @@ class QuantReportTest {
         Random rnd = new Random(7);
         List<long[][]> sent = new ArrayList<>();
         for (int r = 0; r < 2; r++) {
-            long[][] ids = plantedIds(rnd, 4);
+            long[][] ids = TokenRequests.plantedIds(rnd, 4, T);
             sent.add(ids);
-            HttpResponse<byte[]> resp = http.postJson(base + "/infer", tokensJson(ids));
+            HttpResponse<byte[]> resp = http.postJson(base + "/infer", TokenRequests.json(ids, true));
             assertEquals(200, resp.statusCode(), Http.text(resp));
         }
-        closedWindow(PLANTED);
+        TokenRequests.closedCalibration(http, PLANTED);
 
         String query = base + "/quantized/report?calibration=absmax&target_cosine=" + TARGET;
         JsonNode report = finished(query);
@@ -120,8 +114,8 @@ class QuantReportTest {
         byte[] floatModel = Files.readAllBytes(MODELS.resolve(PLANTED).resolve("model.onnx"));
         Map<String, double[]> cos = new LinkedHashMap<>();
         for (long[][] ids : sent) {
-            Map<String, Out> f = run(floatModel, ids);
-            Map<String, Out> q = run(export.body(), ids);
+            Map<String, OfflineRun.Output> f = OfflineRun.runUnmasked(floatModel, ids);
+            Map<String, OfflineRun.Output> q = OfflineRun.runUnmasked(export.body(), ids);
             for (String o : f.keySet()) {
                 double[] acc = cos.computeIfAbsent(o, k -> new double[2]);
                 for (double c : rowCosines(f.get(o), q.get(o), ids.length)) {
@@ -143,58 +137,11 @@ class QuantReportTest {
         assertEquals(TARGET, shown.path("target_cosine").asDouble());
     }
 
-    private record Out(long[] shape, float[] data) {
-    }
-
     /** Cosine of each row: an unmasked token of a [B, T, ...] output (every token here), else a sequence. */
-    private static double[] rowCosines(Out a, Out b, int batch) {
+    private static double[] rowCosines(OfflineRun.Output a, OfflineRun.Output b, int batch) {
         boolean tokens = a.shape().length >= 3 && a.shape()[0] == batch && a.shape()[1] == T;
         int rows = tokens ? batch * T : (int) a.shape()[0];
-        int d = a.data().length / rows;
-        double[] out = new double[rows];
-        for (int r = 0; r < rows; r++) {
-            double ab = 0;
-            double aa = 0;
-            double bb = 0;
-            for (int j = 0; j < d; j++) {
-                double x = a.data()[r * d + j];
-                double y = b.data()[r * d + j];
-                ab += x * y;
-                aa += x * x;
-                bb += y * y;
-            }
-            out[r] = aa == 0 && bb == 0 ? 1 : aa == 0 || bb == 0 ? 0 : ab / Math.sqrt(aa * bb);
-        }
-        return out;
-    }
-
-    private static Map<String, Out> run(byte[] model, long[][] ids) throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        long[] shape = {ids.length, T};
-        long[] flat = new long[ids.length * T];
-        long[] mask = new long[flat.length];
-        for (int b = 0; b < ids.length; b++) {
-            System.arraycopy(ids[b], 0, flat, b * T, T);
-        }
-        Arrays.fill(mask, 1);
-        Map<String, Out> out = new LinkedHashMap<>();
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-            opts.setIntraOpNumThreads(1);
-            try (OrtSession s = OrtEnvironment.getEnvironment().createSession(model, opts);
-                 OnnxTensor i = OnnxTensor.createTensor(env, LongBuffer.wrap(flat), shape);
-                 OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
-                 OrtSession.Result r = s.run(Map.of("input_ids", i, "attention_mask", m))) {
-                r.forEach(e -> {
-                    if (e.getValue() instanceof OnnxTensor t && t.getInfo().toString().contains("FLOAT")) {
-                        FloatBuffer fb = t.getFloatBuffer();
-                        float[] a = new float[fb.remaining()];
-                        fb.get(a);
-                        out.put(e.getKey(), new Out(t.getInfo().getShape(), a));
-                    }
-                });
-            }
-        }
-        return out;
+        return OfflineRun.rowCosines(a.data(), b.data(), a.data().length / rows);
     }
 
     /** Polls (bounded) while the report answers 202; returns the 200 body. */
@@ -209,48 +156,5 @@ class QuantReportTest {
             Thread.sleep(100);
         }
         throw new AssertionError("the report did not finish: " + path);
-    }
-
-    private static void closedWindow(String model) throws InterruptedException {
-        for (int i = 0; i < 200; i++) {
-            JsonNode first = Http.json(http.get("/v2/models/" + model + "/calibration")).path("tensors").path(0);
-            if (first.path("window").path("closed").asBoolean(false)) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no window closed for " + model);
-    }
-
-    private static long[][] plantedIds(Random rnd, int batch) {
-        long[][] ids = new long[batch][T];
-        for (long[] row : ids) {
-            row[0] = 1;
-            for (int i = 1; i < row.length; i++) {
-                row[i] = 2 + rnd.nextInt(30);
-            }
-        }
-        return ids;
-    }
-
-    private static String tokensJson(long[][] ids) {
-        StringBuilder data = new StringBuilder();
-        StringBuilder mask = new StringBuilder();
-        for (long[] row : ids) {
-            for (long v : row) {
-                data.append(data.length() == 0 ? "" : ",").append(v);
-                mask.append(mask.length() == 0 ? "" : ",").append(1);
-            }
-        }
-        String shape = "[" + ids.length + "," + ids[0].length + "]";
-        return "{\"inputs\":[{\"name\":\"input_ids\",\"shape\":" + shape + ",\"datatype\":\"INT64\",\"data\":[" + data
-                + "]},{\"name\":\"attention_mask\",\"shape\":" + shape + ",\"datatype\":\"INT64\",\"data\":[" + mask
-                + "]}]}";
-    }
-
-    private static void assertError(HttpResponse<byte[]> r, int status, String fragment) {
-        assertEquals(status, r.statusCode(), Http.text(r));
-        String error = Http.json(r).path("error").asText();
-        assertTrue(error.contains(fragment), error);
     }
 }

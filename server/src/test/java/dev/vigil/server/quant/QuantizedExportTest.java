@@ -1,5 +1,6 @@
 package dev.vigil.server.quant;
 
+import static dev.vigil.server.Http.assertError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,9 +8,6 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.vigil.probes.ProbeSite;
 import dev.vigil.probes.SiteDiscovery;
@@ -17,10 +15,7 @@ import dev.vigil.server.Http;
 import dev.vigil.server.TestServers;
 import dev.vigil.server.VigilServer;
 import java.net.http.HttpResponse;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -70,9 +65,7 @@ class QuantizedExportTest {
     }
 
     private static void copy(String name, String as, String config) throws Exception {
-        Path dir = Files.createDirectories(repo.resolve(as));
-        Files.copy(MODELS.resolve(name).resolve("model.onnx"), dir.resolve("model.onnx"));
-        Files.writeString(dir.resolve("config.json"), config);
+        TestServers.copyModel(MODELS.resolve(name), repo, as, config);
     }
 
     @Test
@@ -90,11 +83,11 @@ class QuantizedExportTest {
 
         Random rnd = new Random(7);
         for (int r = 0; r < 3; r++) {
-            long[][] ids = plantedIds(rnd, 4);
-            HttpResponse<byte[]> resp = http.postJson(base + "/infer", tokensJson(ids, true));
+            long[][] ids = TokenRequests.plantedIds(rnd, 4, PLANTED_T);
+            HttpResponse<byte[]> resp = http.postJson(base + "/infer", TokenRequests.json(ids, true));
             assertEquals(200, resp.statusCode(), Http.text(resp));
         }
-        JsonNode cal = closedCalibration(PLANTED);
+        JsonNode cal = TokenRequests.closedCalibration(http, PLANTED);
 
         HttpResponse<byte[]> all = http.get(base + "/quantized?calibration=absmax");
         assertEquals(200, all.statusCode(), Http.text(all));
@@ -130,13 +123,13 @@ class QuantizedExportTest {
 
         // Held-out sequences: x's absmax scale (1600/127) rounds every body value to 0, so the router (x·Wr) loses
         // its signal; keeping x float restores it, while the other sites keep the logits close either way.
-        long[][] eval = plantedIds(new Random(99), 8);
-        Map<String, float[]> f = runPlanted(floatModel, eval);
-        Map<String, float[]> qa = runPlanted(all.body(), eval);
-        Map<String, float[]> qk = runPlanted(kept.body(), eval);
-        double routerAll = meanRowCosine(f.get("router"), qa.get("router"), 16);
-        double routerKept = meanRowCosine(f.get("router"), qk.get("router"), 16);
-        double logitsAll = meanRowCosine(f.get("logits"), qa.get("logits"), 8);
+        long[][] eval = TokenRequests.plantedIds(new Random(99), 8, PLANTED_T);
+        Map<String, OfflineRun.Output> f = OfflineRun.runUnmasked(floatModel, eval);
+        Map<String, OfflineRun.Output> qa = OfflineRun.runUnmasked(all.body(), eval);
+        Map<String, OfflineRun.Output> qk = OfflineRun.runUnmasked(kept.body(), eval);
+        double routerAll = OfflineRun.meanRowCosine(f.get("router").data(), qa.get("router").data(), 16);
+        double routerKept = OfflineRun.meanRowCosine(f.get("router").data(), qk.get("router").data(), 16);
+        double logitsAll = OfflineRun.meanRowCosine(f.get("logits").data(), qa.get("logits").data(), 8);
         System.out.printf("planted-outliers router cosine: all int8 %.4f, x kept float %.4f; logits %.4f%n",
                 routerAll, routerKept, logitsAll);
         assertTrue(routerKept > routerAll + 0.1, routerKept + " vs " + routerAll);
@@ -150,10 +143,10 @@ class QuantizedExportTest {
         assertTrue(qu.getMetadataPropsList().stream().anyMatch(e -> e.getKey().equals("vigil.activations")
                 && e.getValue().equals("uint8")), qu.getMetadataPropsList().toString());
         assertEquals("int8", meta.get("vigil.activations"));
-        Map<String, float[]> qu8 = runPlanted(u8.body(), eval);
+        Map<String, OfflineRun.Output> qu8 = OfflineRun.runUnmasked(u8.body(), eval);
         for (String out : List.of("router", "logits")) {
-            float[] a = qa.get(out);
-            float[] b = qu8.get(out);
+            float[] a = qa.get(out).data();
+            float[] b = qu8.get(out).data();
             for (int i = 0; i < a.length; i++) {
                 assertEquals(a[i], b[i], 1e-4 * (1 + Math.abs(a[i])), out + "[" + i + "]");
             }
@@ -164,9 +157,9 @@ class QuantizedExportTest {
     void tensorRtCalibrationCacheReadsBackAsTheWindowsScales() throws Exception {
         String base = "/v2/models/" + PLANTED_TRT;
         for (int r = 0; r < 2; r++) {
-            http.postJson(base + "/infer", tokensJson(plantedIds(new Random(r), 4), true));
+            http.postJson(base + "/infer", TokenRequests.json(TokenRequests.plantedIds(new Random(r), 4, PLANTED_T), true));
         }
-        JsonNode cal = closedCalibration(PLANTED_TRT);
+        JsonNode cal = TokenRequests.closedCalibration(http, PLANTED_TRT);
         for (String calibration : List.of("absmax", "percentile")) {
             HttpResponse<byte[]> resp = http.get(base + "/calibration?format=tensorrt&calibration=" + calibration);
             assertEquals(200, resp.statusCode(), Http.text(resp));
@@ -200,10 +193,10 @@ class QuantizedExportTest {
                     row[i] = 1 + rnd.nextInt(32);
                 }
             }
-            HttpResponse<byte[]> resp = http.postJson(base + "/infer", tokensJson(ids, false));
+            HttpResponse<byte[]> resp = http.postJson(base + "/infer", TokenRequests.json(ids, false));
             assertEquals(200, resp.statusCode(), Http.text(resp));
         }
-        closedCalibration(PRENORM);
+        TokenRequests.closedCalibration(http, PRENORM);
         HttpResponse<byte[]> q = http.get(base + "/quantized?calibration=percentile");
         assertEquals(200, q.statusCode(), Http.text(q));
         byte[] floatModel = Files.readAllBytes(MODELS.resolve(PRENORM).resolve("model.onnx"));
@@ -216,114 +209,11 @@ class QuantizedExportTest {
                 row[i] = 1 + held.nextInt(32);
             }
         }
-        float[] f = run(floatModel, Map.of("input_ids", eval)).get("logits");
-        float[] i8 = run(q.body(), Map.of("input_ids", eval)).get("logits");
-        double cos = meanRowCosine(f, i8, 4);
+        float[] f = OfflineRun.run(floatModel, Map.of("input_ids", eval)).get("logits").data();
+        float[] i8 = OfflineRun.run(q.body(), Map.of("input_ids", eval)).get("logits").data();
+        double cos = OfflineRun.meanRowCosine(f, i8, 4);
         System.out.printf("prenorm-256 logits cosine int8 vs float: %.4f%n", cos);
         assertTrue(cos > 0.95 && cos < 1 - 1e-7, "logits cosine " + cos);
-    }
-
-    /** Waits (bounded) until the model's calibration window has closed; returns the calibration body. */
-    private static JsonNode closedCalibration(String model) throws InterruptedException {
-        for (int i = 0; i < 200; i++) {
-            JsonNode cal = Http.json(http.get("/v2/models/" + model + "/calibration"));
-            JsonNode first = cal.path("tensors").path(0);
-            if (first.path("window").path("closed").asBoolean(false)) {
-                return cal;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("no window closed for " + model);
-    }
-
-    private static long[][] plantedIds(Random rnd, int batch) {
-        long[][] ids = new long[batch][PLANTED_T];
-        for (long[] row : ids) {
-            row[0] = 1;
-            for (int i = 1; i < row.length; i++) {
-                row[i] = 2 + rnd.nextInt(30);
-            }
-        }
-        return ids;
-    }
-
-    private static String tokensJson(long[][] ids, boolean withMask) {
-        StringBuilder data = new StringBuilder();
-        StringBuilder mask = new StringBuilder();
-        for (long[] row : ids) {
-            for (long v : row) {
-                data.append(data.length() == 0 ? "" : ",").append(v);
-                mask.append(mask.length() == 0 ? "" : ",").append(1);
-            }
-        }
-        String shape = "[" + ids.length + "," + ids[0].length + "]";
-        String in = "{\"name\":\"input_ids\",\"shape\":" + shape + ",\"datatype\":\"INT64\",\"data\":[" + data + "]}";
-        if (withMask) {
-            in += ",{\"name\":\"attention_mask\",\"shape\":" + shape + ",\"datatype\":\"INT64\",\"data\":["
-                    + mask + "]}";
-        }
-        return "{\"inputs\":[" + in + "]}";
-    }
-
-    private static Map<String, float[]> runPlanted(byte[] model, long[][] ids) throws Exception {
-        long[][] mask = new long[ids.length][ids[0].length];
-        for (long[] row : mask) {
-            java.util.Arrays.fill(row, 1);
-        }
-        return run(model, Map.of("input_ids", ids, "attention_mask", mask));
-    }
-
-    /** One ORT run of {@code model} on INT64 [B, T] inputs; every float output copied out. */
-    static Map<String, float[]> run(byte[] model, Map<String, long[][]> inputs) throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        Map<String, OnnxTensor> feeds = new HashMap<>();
-        Map<String, float[]> out = new HashMap<>();
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-            opts.setIntraOpNumThreads(1);
-            for (Map.Entry<String, long[][]> e : inputs.entrySet()) {
-                long[][] v = e.getValue();
-                LongBuffer b = LongBuffer.allocate(v.length * v[0].length);
-                for (long[] row : v) {
-                    b.put(row);
-                }
-                b.flip();
-                feeds.put(e.getKey(), OnnxTensor.createTensor(env, b, new long[] {v.length, v[0].length}));
-            }
-            try (OrtSession s = env.createSession(model, opts); OrtSession.Result r = s.run(feeds)) {
-                r.forEach(e -> {
-                    if (e.getValue() instanceof OnnxTensor t && t.getInfo().toString().contains("FLOAT")) {
-                        FloatBuffer fb = t.getFloatBuffer();
-                        float[] a = new float[fb.remaining()];
-                        fb.get(a);
-                        out.put(e.getKey(), a);
-                    }
-                });
-            }
-        } finally {
-            for (OnnxTensor t : feeds.values()) {
-                t.close();
-            }
-        }
-        return out;
-    }
-
-    /** The mean over rows of {@code d} values of the cosine similarity of a's and b's rows (0 for one zero row). */
-    static double meanRowCosine(float[] a, float[] b, int d) {
-        double sum = 0;
-        int rows = a.length / d;
-        for (int r = 0; r < rows; r++) {
-            double ab = 0;
-            double aa = 0;
-            double bb = 0;
-            for (int j = 0; j < d; j++) {
-                ab += (double) a[r * d + j] * b[r * d + j];
-                aa += (double) a[r * d + j] * a[r * d + j];
-                bb += (double) b[r * d + j] * b[r * d + j];
-            }
-            // a row wiped to zero by rounding agrees with nothing (cosine 0); two zero rows agree
-            sum += aa == 0 && bb == 0 ? 1 : aa == 0 || bb == 0 ? 0 : ab / Math.sqrt(aa * bb);
-        }
-        return sum / rows;
     }
 
     private static float scalar(ModelProto m, String name) {
@@ -338,11 +228,5 @@ class QuantizedExportTest {
 
     private static List<String> keys(List<ProbeSite> sites) {
         return sites.stream().map(s -> s.kind().label() + "/" + s.layer() + "/" + s.tensor()).toList();
-    }
-
-    private static void assertError(HttpResponse<byte[]> r, int status, String fragment) {
-        assertEquals(status, r.statusCode(), Http.text(r));
-        String error = Http.json(r).path("error").asText();
-        assertTrue(error.contains(fragment), error);
     }
 }
