@@ -7,15 +7,12 @@ import java.util.Arrays;
  * Token cosine similarity of a {@code residual} site (SPEC §5 "Rank collapse"). Per sequence, with unit rows
  * {@code u_i}, the mean over distinct pairs {@code i != j} of {@code u_i·u_j} is
  * {@code (‖Σu_i‖² − Σ‖u_i‖²) / (n(n−1))}: one O(n·D) pass instead of the O(n²·D) pair loop. The cumulative
- * counters of SPEC §6 ({@link CosineCounters}) add {@code 1 + cosine} per sequence. With the
- * {@code jdk.incubator.vector} module the two row loops (squared norm, unit row sum) run in SIMD lanes of doubles.
+ * counters of SPEC §6 ({@link CosineCounters}) add {@code 1 + cosine} per sequence. The row
+ * loops stay scalar: widening floats to doubles in the Vector API needs a second vector shape, and on JDK 17 a
+ * second shape in the JVM stops C2 from compiling the other statistics' SIMD kernels (quant ranges ran 3× slower).
  * Used by one thread.
  */
 final class TokenCosineStat {
-    /** Whether the row loops run in SIMD lanes ({@link VectorCosineRows}). */
-    private static final boolean VECTORIZED = RowEntropy.VECTORIZED;
-    /** Calls of the SIMD row loops on a short row after which the JIT has compiled them. */
-    private static final int WARM_UP_CALLS = 10_000;
     private double[] sum = new double[0];
     private float[] row = new float[0];
     private double windowSum;
@@ -23,33 +20,6 @@ final class TokenCosineStat {
     private double shiftedTotal;
     private long sequencesTotal;
     private long nonFiniteTotal;
-
-    static {
-        if (VECTORIZED) {
-            warmUp();
-        }
-    }
-
-    /**
-     * Interpreted, the SIMD row loops allocate an object per vector operation (seconds over a first request's rows),
-     * so they are compiled when the class is initialized, as the first residual site is set up, and checked against
-     * the scalar loops on a row whose sums are exact.
-     */
-    private static void warmUp() {
-        float[] r = new float[19];
-        double[] s = new double[r.length];
-        for (int j = 0; j < r.length; j++) {
-            r[j] = j - 9;
-        }
-        double norm2 = 0;
-        for (int call = 0; call < WARM_UP_CALLS; call++) {
-            norm2 = VectorCosineRows.squaredNorm(r, r.length);
-            VectorCosineRows.addScaled(r, r.length, 0.5, s);
-        }
-        if (norm2 != squaredNorm(r, r.length) || s[0] != -4.5 * WARM_UP_CALLS) {
-            throw new IllegalStateException("SIMD cosine loops self-check failed: " + norm2 + ", " + s[0]);
-        }
-    }
 
     void observe(TapTensor t, RowLayout layout) {
         int w = layout.width;
@@ -69,17 +39,13 @@ final class TokenCosineStat {
                     continue;
                 }
                 data.get(layout.offset(b, i), r, 0, w);
-                double norm2 = VECTORIZED ? VectorCosineRows.squaredNorm(r, w) : squaredNorm(r, w);
+                double norm2 = squaredNorm(r, w);
                 if (norm2 == 0) {
                     continue;
                 }
                 double inv = 1.0 / Math.sqrt(norm2);
-                if (VECTORIZED) {
-                    VectorCosineRows.addScaled(r, w, inv, s);
-                } else {
-                    for (int j = 0; j < w; j++) {
-                        s[j] += r[j] * inv;
-                    }
+                for (int j = 0; j < w; j++) {
+                    s[j] += r[j] * inv;
                 }
                 unitNormsSquared += norm2 * inv * inv;
                 n++;
