@@ -25,16 +25,21 @@ import java.util.SplittableRandom;
  * probed requests would then hold the probe workers for seconds each, the probe queue would fill and requests would
  * be dropped from the statistics. So at load the model runs once on {@value #BATCH} synthetic sequences of up to
  * {@value #MAX_TOKENS} tokens (the second one padded) with every tap, and its taps go through statistics of their own
- * (the model's are not touched), with windows closing every few runs and a snapshot after each, until the CPU time
- * per run has settled or the time allowed is up.
+ * (the model's are not touched), with windows closing every two runs and a snapshot after each, until the CPU time
+ * per group of runs has settled or the time allowed is up.
  */
 final class ProbeWarmUp {
     static final int BATCH = 2;
     static final int MAX_TOKENS = 128;
     /** Runs of the statistics before the time per run is looked at. */
     static final int MIN_RUNS = 30;
-    /** Consecutive runs within {@link #SETTLED_RATIO} of the fastest one that count as settled. */
-    static final int SETTLED_RUNS = 5;
+    /**
+     * Runs timed together: windows close every second run, so single runs alternate between cheap ones and ones that
+     * build a snapshot, and would never look alike.
+     */
+    static final int GROUP_RUNS = 4;
+    /** Consecutive groups within {@link #SETTLED_RATIO} of the fastest group that count as settled. */
+    static final int SETTLED_GROUPS = 3;
     private static final double SETTLED_RATIO = 1.5;
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
@@ -88,16 +93,20 @@ final class ProbeWarmUp {
                 long deadline = start + maxNanos;
                 long fastest = Long.MAX_VALUE;
                 int runs = 0;
-                int settledRuns = 0;
+                int settledGroups = 0;
+                long groupStart = cpuNanos();
                 while (true) {
-                    long t0 = cpuNanos();
                     observe.run();
                     scratch.snapshot();
-                    long took = cpuNanos() - t0;
                     runs++;
-                    fastest = Math.min(fastest, took);
-                    settledRuns = took <= fastest * SETTLED_RATIO ? settledRuns + 1 : 0;
-                    boolean settled = runs >= MIN_RUNS && settledRuns >= SETTLED_RUNS;
+                    if (runs % GROUP_RUNS == 0) {
+                        long now = cpuNanos();
+                        long took = now - groupStart;
+                        groupStart = now;
+                        fastest = Math.min(fastest, took);
+                        settledGroups = took <= fastest * SETTLED_RATIO ? settledGroups + 1 : 0;
+                    }
+                    boolean settled = runs >= MIN_RUNS && settledGroups >= SETTLED_GROUPS;
                     if (settled || System.nanoTime() - deadline >= 0) {
                         return new Result(runs, bt[0], bt[1], settled, System.nanoTime() - start,
                                 scratch.snapshot());
