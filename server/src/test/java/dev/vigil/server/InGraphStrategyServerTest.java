@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -35,14 +34,10 @@ class InGraphStrategyServerTest {
     @BeforeAll
     static void start() throws Exception {
         for (String strategy : new String[] {"host", "graph"}) {
-            Path dir = Files.createDirectories(repo.resolve(strategy));
-            Files.copy(MINILM.resolve("model.onnx"), dir.resolve("model.onnx"));
-            Files.writeString(dir.resolve("config.json"), "{\"max_batch_size\": 8, \"probe\": {\"strategy\": \""
+            TestServers.copyModel(MINILM, repo, strategy, "{\"max_batch_size\": 8, \"probe\": {\"strategy\": \""
                     + strategy + "\", \"window_tokens\": 100}}");
         }
-        Path bad = Files.createDirectories(repo.resolve("bad"));
-        Files.copy(MINILM.resolve("model.onnx"), bad.resolve("model.onnx"));
-        Files.writeString(bad.resolve("config.json"), "{\"probe\": {\"strategy\": \"gpu\"}}");
+        TestServers.copyModel(MINILM, repo, "bad", "{\"probe\": {\"strategy\": \"gpu\"}}");
         server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).build());
         http = new Http(server.start());
     }

@@ -51,9 +51,7 @@ class UnsampledGraphRequestsTest {
     @BeforeAll
     static void start() throws Exception {
         for (String model : new String[] {"sampled", "unsampled"}) {
-            Path dir = Files.createDirectories(repo.resolve(model));
-            Files.copy(MINILM.resolve("model.onnx"), dir.resolve("model.onnx"));
-            Files.writeString(dir.resolve("config.json"), config(model.equals("sampled") ? "1.0" : "0.0"));
+            TestServers.copyModel(MINILM, repo, model, config(model.equals("sampled") ? "1.0" : "0.0"));
         }
         server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).build());
         http = new Http(server.start());
