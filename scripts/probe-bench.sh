@@ -3,6 +3,8 @@
 # Args go to ProbeBench: requests per variant (default 60), concurrency (default 2), warm-up rounds (default 1).
 # "scripts/probe-bench.sh profile [model batch tokens rounds]" runs ProbeCostProfile instead: ORT time with and
 # without taps, and each statistic's CPU time per request on the real taps.
+# "scripts/probe-bench.sh quantcost [model batch tokens rounds]" runs QuantCostBench: the quantization-range statistic
+# alone on real taps next to the memory-bandwidth floor (one SIMD read of the same bytes).
 # "scripts/probe-bench.sh ingraph [model batch tokens rounds]" runs InGraphBench: bytes leaving the run and time per
 # request with the statistics on the host vs reduced in the graph (CPU).
 # "scripts/probe-bench.sh serving [requests-at-batch-1 requests-at-batch-8]" runs ServingBench: bare ONNX Runtime
@@ -34,6 +36,7 @@ log_level=info
 case "${1:-}" in
   profile) main=dev.vigil.probes.stats.ProbeCostProfile; shift ;;
   ingraph) main=dev.vigil.probes.stats.InGraphBench; shift ;;
+  quantcost) main=dev.vigil.probes.stats.QuantCostBench; shift ;;
   serving) main=dev.vigil.tests.ServingBench; shift ;;
   soak) main=dev.vigil.tests.soak.Soak; shift ;;
   batching) main=dev.vigil.tests.BatchingBench; shift ;;

@@ -9,21 +9,20 @@ import java.util.Arrays;
  * for outlier channels, and an {@link AbsHistogram} for the percentiles and the int8 SQNR. Real rows are copied into a
  * block of up to {@value #FLOAT_ROWS} rows, which {@link QuantRows} reduces into per-channel accumulators (in SIMD
  * lanes, a channel tile's accumulators in registers over the block's rows), then the histogram buckets them. The
- * moments are summed in float over up to {@value #FLOAT_ROWS} rows shifted by the request's first row mean, then moved
- * in double to the window's shift (its first row mean): the kurtosis is within 1e-6 relative of a double-precision
- * reference.
+ * moments are summed in float over up to {@value #FLOAT_ROWS} rows shifted by the request's first row mean, added up
+ * in double over the request, then moved once per request, in double, to the window's shift (its first row mean):
+ * the kurtosis is within 1e-6 relative of a double-precision reference.
  *
  * <p>The cumulative counters of SPEC §6 ({@link QuantCounters}) are raw power sums split by sign. The row loop keeps
  * only two more per-channel sums for them: {@code Σt} of the channel's minority side {@code t = max(σ·x, 0)}
- * ({@code σ = −1}, the negative parts, where Σx of the previous block of rows was positive, or of the request's first
- * block for its first), and likewise {@code Σt³} with the sign of Σx³. When a block closes, {@code Σx … Σx⁴} follow
- * from the shifted sums by binomial expansion in double and the majority side is {@code |Σx| + Σt} (likewise for the
- * cubes). Adding the small side to the signed sum, never
- * subtracting it from a large one, keeps each side's precision when one sign dominates (GELU outputs); six more
- * accumulators in the row loop had made it three times dearer. Every block term is clamped at 0, so each counter only
- * grows. The block sums depend on the request alone, so replicas' counters add up to one server's. A block with a
- * non-finite value (its Σd⁴ is then not finite) is summed again element by element, leaving
- * out and counting the non-finite values. Each closed window's {@link AbsHistogram} is folded into a
+ * ({@code σ = −1}, the negative parts, where Σx over the request's first block of rows is positive), and likewise
+ * {@code Σt³} with the sign of Σx³. When the request closes, {@code Σx … Σx⁴} follow from the shifted sums by
+ * binomial expansion in double and the majority side is {@code |Σx| + Σt} (likewise for the cubes). Adding the small
+ * side to the signed sum, never subtracting it from a large one, keeps each side's precision when one sign dominates
+ * (GELU outputs); six more accumulators in the row loop had made it three times dearer. Every request term is clamped
+ * at 0, so each counter only grows. The request's sums depend on the request alone, so replicas' counters add up to
+ * one server's. A request with a non-finite value (a Σd⁴ is then not finite) is summed again element by element,
+ * leaving out and counting the non-finite values. Each closed window's {@link AbsHistogram} is folded into a
  * {@link CumulativeAbsHistogram}. Used by one thread.
  */
 final class QuantRangeStat {
@@ -63,15 +62,11 @@ final class QuantRangeStat {
         boolean first = true;
         float k = 0f;
         int n = 0;
-        int blockStart = 0;
-        int rows = layout.batch * layout.rowsPerSequence;
+        long real = 0;
         for (int b = 0; b < layout.batch; b++) {
             for (int i = 0; i < layout.rowsPerSequence; i++) {
                 if (!layout.real(b, i)) {
                     continue;
-                }
-                if (n == 0) {
-                    blockStart = b * layout.rowsPerSequence + i;
                 }
                 data.get(layout.offset(b, i), blk, n * w, w);
                 if (first) {
@@ -82,38 +77,45 @@ final class QuantRangeStat {
                     }
                     first = false;
                 }
+                real++;
                 if (++n == FLOAT_ROWS) {
                     reduce(n, w, k);
-                    close(data, layout, blockStart, b * layout.rowsPerSequence + i + 1, n, k);
                     n = 0;
                 }
             }
         }
         reduce(n, w, k);
-        close(data, layout, blockStart, rows, n, k);
+        close(data, layout, real, k);
     }
 
-    /** Adds the {@code n} rows of {@link #block} to the per-channel float sums and the histogram. */
+    /** Adds the {@code n} rows of {@link #block} to the per-channel sums and the histogram. */
     private void reduce(int n, int w, float k) {
+        if (n == 0) {
+            return;
+        }
         acc.reduce(block, n, w, k);
+        acc.widen(w);
         histogram.addAll(block, n * w);
         count += (long) n * w;
     }
 
     /**
-     * Closes the block of {@code blockRows} real rows among rows {@code from..to-1}, summed shifted by {@code k}: its
-     * float sums move to the window's double ones (shifted by {@link #shift}) and to the cumulative counters; when one
-     * is not finite, the counters take the block again in double without its non-finite values.
+     * Closes the request's {@code realRows} rows, summed shifted by {@code k}: its sums move to the window's double
+     * ones (shifted by {@link #shift}) and to the cumulative counters; when one is not finite, the counters take the
+     * request again in double without its non-finite values.
      */
-    private void close(FloatBuffer data, RowLayout layout, int from, int to, int blockRows, float k) {
-        int w = layout.width;
-        boolean counters = blockRows > 0 && acc.finite(w);
-        if (counters) {
-            finiteTotal += (long) blockRows * w;
-        } else if (blockRows > 0) {
-            sumFiniteOnly(data, layout, from, to);
+    private void close(FloatBuffer data, RowLayout layout, long realRows, float k) {
+        if (realRows == 0) {
+            return;
         }
-        acc.close(w, blockRows, k, (double) k - shift, counters);
+        int w = layout.width;
+        boolean counters = acc.finite(w);
+        if (counters) {
+            finiteTotal += realRows * w;
+        } else {
+            sumFiniteOnly(data, layout);
+        }
+        acc.close(w, realRows, k, (double) k - shift, counters);
     }
 
     /** Sizes every per-channel array for rows {@code w} wide (only before the first value). */
@@ -126,7 +128,7 @@ final class QuantRangeStat {
     }
 
     /**
-     * Sets each channel's sides for the request's first block: the opposite signs of its Σx and Σx³ over that block's
+     * Sets each channel's sides for the request: the opposite signs of its Σx and Σx³ over that block's
      * rows (from the request alone, so that its counters do not depend on what came before).
      */
     private void chooseSides(FloatBuffer data, RowLayout layout) {
@@ -159,8 +161,8 @@ final class QuantRangeStat {
         Arrays.fill(q3, 0f);
     }
 
-    /** The slow path of a block holding a non-finite value: double sums of its finite values, the others counted. */
-    private void sumFiniteOnly(FloatBuffer data, RowLayout layout, int from, int to) {
+    /** The slow path of a request holding a non-finite value: double sums of its finite values, the others counted. */
+    private void sumFiniteOnly(FloatBuffer data, RowLayout layout) {
         int w = layout.width;
         double[] tp1 = acc.tp1;
         double[] tn1 = acc.tn1;
@@ -168,7 +170,7 @@ final class QuantRangeStat {
         double[] tp3 = acc.tp3;
         double[] tn3 = acc.tn3;
         double[] t4 = acc.t4;
-        for (int row = from; row < to; row++) {
+        for (int row = 0; row < layout.batch * layout.rowsPerSequence; row++) {
             int b = row / layout.rowsPerSequence;
             int i = row % layout.rowsPerSequence;
             if (!layout.real(b, i)) {

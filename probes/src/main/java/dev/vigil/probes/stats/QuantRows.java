@@ -3,13 +3,15 @@ package dev.vigil.probes.stats;
 /**
  * The per-channel accumulators of {@link QuantRangeStat} and the loops over them. The row loop ({@link #reduce}), over
  * a block of rows: each channel's min and max, the float sums of {@code d, d², d³, d⁴} ({@code d = x − k}) and of the
- * summed sides {@code max(σ·x, 0)}, {@code max(σ₃·x, 0)³}. The block close ({@link #close}): the block's float sums
- * moved, in double, into the window's shifted sums and the cumulative counters, and the floats restarted. The row
+ * summed sides {@code max(σ·x, 0)}, {@code max(σ₃·x, 0)³}. The block close ({@link #widen}): the block's float sums
+ * added to the request's double ones and the floats restarted, six widening adds per channel. The request close
+ * ({@link #close}): the request's sums moved by binomial expansion into the window's shifted sums and the cumulative
+ * counters; the moves are linear in the sums, so moving the request's total once equals moving each block. The row
  * loop runs in SIMD lanes ({@link VectorQuantRows}) when the JVM has the {@code jdk.incubator.vector} module, else in
  * plain loops; both do the same operations in the same order, so they give the same sums bit for bit.
  */
 final class QuantRows {
-    /** Whether {@link #reduce} and {@link #finite} run in SIMD lanes. */
+    /** Whether {@link #reduce} runs in SIMD lanes. */
     static final boolean VECTORIZED = RowEntropy.VECTORIZED;
 
     final float[] min;
@@ -24,6 +26,13 @@ final class QuantRows {
     /** σ and σ₃ per channel, {@code ±1}. */
     final float[] side;
     final float[] side3;
+    /** The request's sums of {@code d, d², d³, d⁴} and of the summed sides, in double. */
+    final double[] r1;
+    final double[] r2;
+    final double[] r3;
+    final double[] r4;
+    final double[] rq1;
+    final double[] rq3;
     /** The window's sums of {@code (x − K)^p}, K its shift. */
     final double[] c1;
     final double[] c2;
@@ -51,6 +60,12 @@ final class QuantRows {
         q3 = new float[w];
         side = new float[w];
         side3 = new float[w];
+        r1 = new double[w];
+        r2 = new double[w];
+        r3 = new double[w];
+        r4 = new double[w];
+        rq1 = new double[w];
+        rq3 = new double[w];
         c1 = new double[w];
         c2 = new double[w];
         c3 = new double[w];
@@ -108,41 +123,51 @@ final class QuantRows {
         }
     }
 
-    /** Whether every block sum of {@code d⁴} is finite, so that the block holds finite values only. */
+    /** Whether every request sum of {@code d⁴} is finite, so that the request holds finite values only. */
     boolean finite(int w) {
-        if (VECTORIZED) {
-            return VectorQuantRows.finite(f4, w);
+        double nan = 0;
+        for (int j = 0; j < w; j++) {
+            nan += r4[j] - r4[j];
         }
-        return finite(f4, 0, w);
+        return nan == 0;
     }
 
-    /** Whether {@code a[from..w-1]} are all finite: {@code a − a} is 0 for those and NaN for the others. */
-    static boolean finite(float[] a, int from, int w) {
-        float nan = 0f;
-        for (int j = from; j < w; j++) {
-            nan += a[j] - a[j];
+    /** Adds the block's float sums to the request's double ones and restarts them. */
+    void widen(int w) {
+        for (int j = 0; j < w; j++) {
+            r1[j] += f1[j];
+            r2[j] += f2[j];
+            r3[j] += f3[j];
+            r4[j] += f4[j];
+            rq1[j] += q1[j];
+            rq3[j] += q3[j];
+            f1[j] = 0f;
+            f2[j] = 0f;
+            f3[j] = 0f;
+            f4[j] = 0f;
+            q1[j] = 0f;
+            q3[j] = 0f;
         }
-        return nan == 0f;
     }
 
     /**
-     * Closes a block of {@code n} rows summed shifted by {@code k}: adds its sums to the window's ({@code delta = k −}
-     * the window's shift) and, where {@code counters}, to the cumulative counters, choosing each channel's next sides;
-     * then restarts the block sums. One pass over the channels, each channel's float sums widened once.
+     * Closes a request's {@code n} rows summed shifted by {@code k} (its sums widened into {@link #r1}…): adds them to
+     * the window's ({@code delta = k −} the window's shift) and, where {@code counters}, to the cumulative counters
+     * with the request's sides; then restarts the request's sums. One pass over the channels.
      */
     void close(int w, double n, double k, double delta, boolean counters) {
         for (int j = 0; j < w; j++) {
-            double d1 = f1[j];
-            double d2 = f2[j];
-            double d3 = f3[j];
-            double d4 = f4[j];
+            double d1 = r1[j];
+            double d2 = r2[j];
+            double d3 = r3[j];
+            double d4 = r4[j];
             if (counters) {
                 double s1 = d1 + n * k;
                 double s2 = d2 + k * (2 * d1 + n * k);
                 double s3 = d3 + k * (3 * d2 + k * (3 * d1 + n * k));
                 double s4 = d4 + k * (4 * d3 + k * (6 * d2 + k * (4 * d1 + n * k)));
-                double u1 = q1[j];
-                double u3 = q3[j];
+                double u1 = rq1[j];
+                double u3 = rq3[j];
                 // σ = −1: the summed side is the negative one, the positive one is Σx plus it; σ = +1 the converse
                 double toPositive = (1 - side[j]) * 0.5;
                 double toPositive3 = (1 - side3[j]) * 0.5;
@@ -152,19 +177,17 @@ final class QuantRows {
                 tn3[j] += Math.max(0.0, u3 - (1 - toPositive3) * s3);
                 t2[j] += Math.max(0.0, s2);
                 t4[j] += Math.max(0.0, s4);
-                side[j] = Math.copySign(1f, (float) -s1);
-                side3[j] = Math.copySign(1f, (float) -s3);
             }
             c1[j] += d1 + n * delta;
             c2[j] += d2 + delta * (2 * d1 + n * delta);
             c3[j] += d3 + delta * (3 * d2 + delta * (3 * d1 + n * delta));
             c4[j] += d4 + delta * (4 * d3 + delta * (6 * d2 + delta * (4 * d1 + n * delta)));
-            f1[j] = 0f;
-            f2[j] = 0f;
-            f3[j] = 0f;
-            f4[j] = 0f;
-            q1[j] = 0f;
-            q3[j] = 0f;
+            r1[j] = 0.0;
+            r2[j] = 0.0;
+            r3[j] = 0.0;
+            r4[j] = 0.0;
+            rq1[j] = 0.0;
+            rq3[j] = 0.0;
         }
     }
 }

@@ -1,11 +1,10 @@
 package dev.vigil.probes.stats;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link QuantRows#reduce} and {@link QuantRows#finite} in SIMD lanes; loaded only when the JVM has the
+ * {@link QuantRows#reduce} in SIMD lanes; loaded only when the JVM has the
  * {@code jdk.incubator.vector} module. A tile of channels one vector wide keeps its ten accumulators in registers over
  * all the block's rows, so each value is loaded once and nothing else is loaded or stored per row; the float operations
  * per channel are the scalar path's, in the same order, so both give the same sums bit for bit.
@@ -60,17 +59,5 @@ final class VectorQuantRows {
         if (j < w) {
             QuantRows.scalar(block, rows, w, j, k, s);
         }
-    }
-
-    /** See {@link QuantRows#finite}. */
-    static boolean finite(float[] a, int w) {
-        int lanes = SPECIES.length();
-        FloatVector nan = FloatVector.zero(SPECIES);
-        int j = 0;
-        for (; j + lanes <= w; j += lanes) {
-            FloatVector v = FloatVector.fromArray(SPECIES, a, j);
-            nan = nan.add(v.sub(v));
-        }
-        return nan.reduceLanes(VectorOperators.ADD) == 0f && QuantRows.finite(a, j, w);
     }
 }
