@@ -351,11 +351,12 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         }
         ProbedModel probed = probeTaps.model();
         try {
-            probeTaps.reportPinFailure();
             if (probeTaps.buffers() == null) {
                 Set<String> pinnable = new HashSet<>(probed.taps());
                 pinnable.removeAll(probed.unpinnedTaps());
-                probed.buffers().learn(TapReader.allocatedShapes(pinnable, result), probeTaps.batch(),
+                Map<String, long[]> shapes = TapReader.allocatedShapes(pinnable, result);
+                probeTaps.reportPinFailure(shapes);
+                probed.buffers().learn(shapes, model.session()::declaredShape, probeTaps.batch(),
                         probeTaps.tokens());
             }
             ProbedBatch batch = TapReader.read(probeTaps, feeds, result);

@@ -51,9 +51,14 @@ final class ProbeTaps implements RunTaps {
         return set;
     }
 
-    /** The taps that ORT allocates in this run. */
+    /** The taps that ORT allocates in this run: those not written into the set. */
     Set<String> tapOutputs() {
-        return set == null ? model.taps() : model.unpinnedTaps();
+        if (set == null) {
+            return model.taps();
+        }
+        Set<String> allocated = new LinkedHashSet<>(model.taps());
+        allocated.removeAll(set.tensors().keySet());
+        return allocated;
     }
 
     /**
@@ -103,10 +108,12 @@ final class ProbeTaps implements RunTaps {
     /**
      * After a successful run: when it was the retry of a run with pinned taps that failed, tells the pool its shapes
      * were wrong.
+     *
+     * @param shapes the taps ORT allocated in the retry, with their shapes
      */
-    void reportPinFailure() {
+    void reportPinFailure(Map<String, long[]> shapes) {
         if (pinFailure != null) {
-            model.buffers().mismatch(failedSet, pinFailure);
+            model.buffers().mismatch(failedSet, pinFailure, shapes);
         }
     }
 

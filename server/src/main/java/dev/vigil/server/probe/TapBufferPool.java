@@ -6,9 +6,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
 
 /**
  * One model's reusable tap buffers, so that a probed run makes ONNX Runtime write its taps into memory allocated
@@ -22,8 +29,15 @@ import java.util.Map;
 final class TapBufferPool implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TapBufferPool.class);
     static final int MAX_SHAPES = 4;
-    /** Shape mismatches after which the model's taps are no longer pinned (its shapes do not follow B and T). */
+    /**
+     * Shape mismatches whose retry showed no tap of another shape, after which the model's taps are no longer pinned.
+     */
     static final int MAX_MISMATCHES = 3;
+    /**
+     * Times a tap's learned shape may turn out wrong before it is left to ORT: once may be a dim that only happened to
+     * equal B or T; twice, from runs of different shapes, means it does not follow B and T ({@code B * heads}).
+     */
+    static final int MAX_TAP_MISMATCHES = 2;
 
     private final String model;
     private final OrtEnvironment env;
@@ -32,7 +46,13 @@ final class TapBufferPool implements AutoCloseable {
     /** Free sets per (B, T) key, in access order (least recently used first). */
     private final LinkedHashMap<Long, ArrayDeque<TapBufferSet>> free = new LinkedHashMap<>(8, 0.75f, true);
     private TapShapePattern pattern;
-    private int mismatches;
+    /** Per tap, runs in which its learned shape was wrong. */
+    private final Map<String, Integer> tapMismatches = new HashMap<>();
+    /** Taps whose shapes do not follow B and T: ORT allocates them in every run. */
+    private final Set<String> unpinnable = new HashSet<>();
+    /** Mismatches whose retry showed no tap of another shape. */
+    private int unexplained;
+    private int retried;
     private int live;
     /** Bumped when the shapes are forgotten: busy sets of an older generation are closed when they come back. */
     private int generation;
@@ -61,13 +81,18 @@ final class TapBufferPool implements AutoCloseable {
 
     /**
      * Learns the tap shapes from a run of {@code batch} x {@code tokens} whose taps ORT allocated, unless they are
-     * known or pinning was given up.
+     * known or pinning was given up. Taps found not to follow B and T are left out.
+     *
+     * @param shapes   the pinnable float taps of the run, with their shapes
+     * @param declared a tap's shape as the graph declares it (negative dims open), or null
      */
-    synchronized void learn(Map<String, long[]> shapes, int batch, int tokens) {
-        if (pattern != null || mismatches >= MAX_MISMATCHES || closed) {
+    synchronized void learn(Map<String, long[]> shapes, Function<String, long[]> declared, int batch, int tokens) {
+        if (pattern != null || unexplained >= MAX_MISMATCHES || closed) {
             return;
         }
-        pattern = TapShapePattern.learn(shapes, batch, tokens);
+        Map<String, long[]> pinnable = new LinkedHashMap<>(shapes);
+        pinnable.keySet().removeAll(unpinnable);
+        pattern = TapShapePattern.learn(pinnable, declared, batch, tokens);
         if (pattern != null) {
             LOG.debug("Model '{}': tap buffers reused from now on; tap shapes {}", model, pattern);
         }
@@ -169,10 +194,12 @@ final class TapBufferPool implements AutoCloseable {
 
     /**
      * A run failed with {@code set} (already given back) and succeeded with ORT-allocated taps: the learned shapes
-     * were wrong (a constant dim that equalled B or T). They are forgotten, with every free set, and learned again
-     * from the run ORT allocated.
+     * were wrong. They are forgotten, with every free set, and learned again from the run ORT allocated; a tap whose
+     * shape was wrong {@value #MAX_TAP_MISMATCHES} times is no longer pinned.
+     *
+     * @param actual the shapes of the taps in the retry (same B and T), to tell which tap's learned shape was wrong
      */
-    synchronized void mismatch(TapBufferSet set, OrtException failure) {
+    synchronized void mismatch(TapBufferSet set, OrtException failure, Map<String, long[]> actual) {
         if (set.generation() != generation) {
             return; // another request already reported these shapes
         }
@@ -182,9 +209,34 @@ final class TapBufferPool implements AutoCloseable {
         free.clear();
         pattern = null;
         generation++;
-        mismatches++;
-        LOG.warn("Model '{}': a run with reused tap buffers failed ({}); {}", model, failure.getMessage(),
-                mismatches >= MAX_MISMATCHES ? "taps are no longer pinned" : "tap shapes will be learned again");
+        List<String> wrong = new ArrayList<>();
+        for (String tap : set.tensors().keySet()) {
+            long[] shape = actual.get(tap);
+            if (shape != null && !Arrays.equals(shape, set.shape(tap))) {
+                wrong.add(tap);
+                if (tapMismatches.merge(tap, 1, Integer::sum) >= MAX_TAP_MISMATCHES) {
+                    unpinnable.add(tap);
+                }
+            }
+        }
+        retried++;
+        if (wrong.isEmpty()) {
+            unexplained++;
+        }
+        LOG.info("Model '{}': a run with reused tap buffers failed and was retried ({}); {}", model,
+                wrong.isEmpty() ? failure.getMessage() : "learned shapes wrong for " + wrong,
+                unexplained >= MAX_MISMATCHES ? "taps are no longer pinned" : "tap shapes will be learned again"
+                        + (unpinnable.isEmpty() ? "" : ", taps left to ONNX Runtime: " + unpinnable));
+    }
+
+    /** Runs that failed with reused tap buffers and were retried with ORT-allocated taps. */
+    synchronized int mismatches() {
+        return retried;
+    }
+
+    /** Taps left to ORT because their shapes do not follow B and T. */
+    synchronized Set<String> unpinnable() {
+        return Set.copyOf(unpinnable);
     }
 
     /** Sets that exist now (busy or free). */

@@ -40,6 +40,8 @@ public final class ModelSession implements AutoCloseable {
     private final Set<String> outputNames;
     private final Set<String> internalOutputs;
     private final Map<String, List<String>> dimensionNames;
+    /** Every tensor output's shape as the graph declares it, internal ones included (-1: open). */
+    private final Map<String, long[]> declaredShapes;
 
     private ModelSession(OrtSession session, OrtSession plain, Set<String> internalOutputs) throws OrtException {
         this.session = session;
@@ -61,6 +63,13 @@ public final class ModelSession implements AutoCloseable {
             }
         }
         this.dimensionNames = Map.copyOf(dims);
+        Map<String, long[]> declared = new HashMap<>();
+        for (NodeInfo node : session.getOutputInfo().values()) {
+            if (node.getInfo() instanceof TensorInfo info) {
+                declared.put(node.getName(), info.getShape());
+            }
+        }
+        this.declaredShapes = Map.copyOf(declared);
         Set<String> names = new LinkedHashSet<>();
         for (TensorSpec s : outputs) {
             names.add(s.name());
@@ -70,7 +79,8 @@ public final class ModelSession implements AutoCloseable {
             if (!session.getOutputNames().contains(internal)) {
                 throw new IllegalArgumentException("internal output '" + internal + "' is not a graph output");
             }
-        }        if (plain != null && !(plain.getInputNames().equals(session.getInputNames())
+        }
+        if (plain != null && !(plain.getInputNames().equals(session.getInputNames())
                 && plain.getOutputNames().containsAll(outputNames))) {
             throw new IllegalArgumentException("the plain model's inputs " + plain.getInputNames() + " and outputs "
                     + plain.getOutputNames() + " are not the edited model's " + session.getInputNames() + " and "
@@ -168,6 +178,15 @@ public final class ModelSession implements AutoCloseable {
      */
     public List<String> dimensionNames(String name) {
         return dimensionNames.getOrDefault(name, List.of());
+    }
+
+    /**
+     * The shape of an output (internal ones included) as the graph declares it, a negative dim for one it leaves open;
+     * null when the output is unknown or not a tensor.
+     */
+    public long[] declaredShape(String output) {
+        long[] shape = declaredShapes.get(output);
+        return shape == null ? null : shape.clone();
     }
 
     /** The input spec with this name, or null. */

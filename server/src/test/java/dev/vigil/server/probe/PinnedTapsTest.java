@@ -43,7 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class PinnedTapsTest {
     private static final int D = 3;
-    /** Hidden width 5: the first request below has B = 5, so its pattern mistakes this constant for B. */
+    /** Hidden width 5: the first request below has B = 5, so a pattern that ignored the graph would take it for B. */
     private static final int F = 5;
     private static final int OUT = 2;
 
@@ -70,7 +70,11 @@ class PinnedTapsTest {
                 InferenceService tappedService = new InferenceService(factory.environment(), new ServingMetrics(),
                         layer);
                 ProbedModel probed = layer.probed("m");
-                // (5,3) learns act as [B,T,B]; (2,3) then fails pinned, is retried and relearns [B,T,5]
+                assertArrayEquals(new long[]{-1, -1, F}, tappedSession.declaredShape("act"),
+                        "the graph declares the hidden width");
+                // the shapes a graph declaring nothing would teach at (5,3): act as [B,T,B]; (2,3) then fails pinned,
+                // is retried and relearns [B,T,5] from what the graph declares
+                probed.buffers().learn(Map.of("act", new long[]{5, 3, F}), tap -> null, 5, 3);
                 int[][] requests = {{5, 3}, {2, 3}, {2, 3}, {1, 3}, {2, 3}, {1, 3}};
                 double absMax = 0;
                 double min = Double.POSITIVE_INFINITY;
@@ -98,6 +102,7 @@ class PinnedTapsTest {
                     }
                 }
                 assertTrue(probed.buffers().pinning(), "the relearned shapes hold");
+                assertEquals(1, probed.buffers().mismatches(), "one retried run");
                 assertEquals(2, probed.buffers().live(),
                         "one buffer set per (B, T) seen since relearning, reused by every later request");
                 JsonNode act = null;

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -27,14 +28,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TapBufferPoolTest {
     /** Learned at B = 2, T = 3: an attention tap [B, 4, T, T] and an activation [B, T, 7]. */
     private static final Map<String, long[]> SHAPES = Map.of("p", new long[]{2, 4, 3, 3}, "a", new long[]{2, 3, 7});
+    /** A graph that declares no tap shape. */
+    private static final Function<String, long[]> UNDECLARED = tap -> null;
 
     @Test
     void shapesFollowBatchAndTokensOnceLearned() {
         try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 4, new TapMemoryBudget(1L << 30))) {
             assertNull(pool.acquire(2, 3, 0), "no buffers before the shapes are known");
-            pool.learn(Map.of("a", new long[]{3, 3, 7}), 3, 3);
+            pool.learn(Map.of("a", new long[]{3, 3, 7}), UNDECLARED, 3, 3);
             assertFalse(pool.pinning(), "a run with B = T teaches nothing");
-            pool.learn(SHAPES, 2, 3);
+            pool.learn(SHAPES, UNDECLARED, 2, 3);
             assertTrue(pool.pinning());
             TapBufferSet set = pool.acquire(5, 11, 0);
             assertArrayEquals(new long[]{5, 4, 11, 11}, set.shape("p"));
@@ -48,7 +51,7 @@ class TapBufferPoolTest {
     @Test
     void setsAreReusedAndCapped() {
         try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 3, new TapMemoryBudget(1L << 30))) {
-            pool.learn(SHAPES, 2, 3);
+            pool.learn(SHAPES, UNDECLARED, 2, 3);
             TapBufferSet first = pool.acquire(2, 3, 0);
             pool.release(first);
             assertSame(first, pool.acquire(2, 3, 0), "a free set of the same (B, T) is reused");
@@ -70,8 +73,8 @@ class TapBufferPoolTest {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (TapBufferPool a = new TapBufferPool("a", env, 1, budget);
              TapBufferPool b = new TapBufferPool("b", env, 8, budget)) {
-            a.learn(SHAPES, 2, 3);
-            b.learn(SHAPES, 2, 3);
+            a.learn(SHAPES, UNDECLARED, 2, 3);
+            b.learn(SHAPES, UNDECLARED, 2, 3);
             TapBufferSet held = a.acquire(2, 3, 0);
             long t0 = System.nanoTime();
             assertNull(a.acquire(2, 3, 200_000_000L), "a's only set stays busy");
@@ -103,8 +106,8 @@ class TapBufferPoolTest {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (TapBufferPool a = new TapBufferPool("a", env, 8, budget);
              TapBufferPool b = new TapBufferPool("b", env, 8, budget)) {
-            a.learn(SHAPES, 2, 3);
-            b.learn(SHAPES, 2, 3);
+            a.learn(SHAPES, UNDECLARED, 2, 3);
+            b.learn(SHAPES, UNDECLARED, 2, 3);
             TapBufferSet held = a.acquire(2, 3, 0);
             assertEquals(setBytes, budget.usedBytes());
             assertNull(b.acquire(2, 3, 0), "a's set is busy and a second one does not fit");
@@ -123,7 +126,7 @@ class TapBufferPoolTest {
     @Test
     void freeSetsAreKeptForTheMostRecentShapesOnly() {
         try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 100, new TapMemoryBudget(1L << 30))) {
-            pool.learn(SHAPES, 2, 3);
+            pool.learn(SHAPES, UNDECLARED, 2, 3);
             List<TapBufferSet> sets = new ArrayList<>();
             for (int b = 1; b <= TapBufferPool.MAX_SHAPES + 1; b++) {
                 TapBufferSet set = pool.acquire(b, 3, 0);
@@ -143,7 +146,7 @@ class TapBufferPoolTest {
         ProbeSite site = new ProbeSite(SiteKind.MLP, 0, "a", List.of(), "Relu");
         ProbedModel model = new ProbedModel("m", ProbeSettings.defaults(), List.of(site), 4, new TapMemoryBudget(1L << 30), Set.of());
         TapBufferPool pool = model.buffers();
-        pool.learn(Map.of("a", new long[]{2, 3, 7}), 2, 3);
+        pool.learn(Map.of("a", new long[]{2, 3, 7}), UNDECLARED, 2, 3);
 
         ProbeTaps badInput = new ProbeTaps(model, 2, 3, pool.acquire(2, 3, 0));
         assertEquals(Set.of("a"), badInput.pinned().keySet());
@@ -155,9 +158,69 @@ class TapBufferPoolTest {
 
         ProbeTaps wrongShape = new ProbeTaps(model, 2, 3, pool.acquire(2, 3, 0));
         wrongShape.unpinned(new OrtException("shape mismatch"));
-        wrongShape.reportPinFailure();
+        wrongShape.reportPinFailure(Map.of("a", new long[]{2, 3, 5}));
         wrongShape.close();
         assertFalse(pool.pinning(), "failed pinned, worked unpinned: the shapes are learned again");
         assertEquals(0, pool.live());
+    }
+
+    @Test
+    void aDimTheGraphDeclaresFixedIsNeverTakenForBOrT() {
+        // MiniLM's attention maps [B, 12, T, T], first seen with 12 tokens (or a batch of 12)
+        Function<String, long[]> declared = tap -> tap.equals("p") ? new long[]{-1, 12, -1, -1} : null;
+        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 4, new TapMemoryBudget(1L << 30))) {
+            pool.learn(Map.of("p", new long[]{2, 12, 12, 12}), declared, 2, 12);
+            TapBufferSet set = pool.acquire(2, 15, 0);
+            assertArrayEquals(new long[]{2, 12, 15, 15}, set.shape("p"));
+            pool.release(set);
+        }
+        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 4, new TapMemoryBudget(1L << 30))) {
+            pool.learn(Map.of("p", new long[]{12, 12, 3, 3}), declared, 12, 3);
+            assertArrayEquals(new long[]{2, 12, 3, 3}, pool.acquire(2, 3, 0).shape("p"));
+        }
+        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 4, new TapMemoryBudget(1L << 30))) {
+            pool.learn(Map.of("p", new long[]{12, 12, 12, 12}), declared, 12, 12);
+            assertFalse(pool.pinning(), "B = T: the open dims stay ambiguous");
+            pool.learn(Map.of("p", new long[]{4, 12, 3, 3}), declared, 4, 3);
+            assertArrayEquals(new long[]{1, 12, 7, 7}, pool.acquire(1, 7, 0).shape("p"));
+        }
+    }
+
+    @Test
+    void aTapWhoseShapeDoesNotFollowBAndTIsLeftToOrtAndTheOthersStayPinned() {
+        // "p" is [B * 4, T, T] (heads folded into the batch), "a" is [B, T, 7]; the graph declares neither
+        List<ProbeSite> sites = List.of(new ProbeSite(SiteKind.MLP, 0, "a", List.of(), "Relu"),
+                new ProbeSite(SiteKind.MLP, 1, "p", List.of(), "Relu"));
+        ProbedModel model = new ProbedModel("m", ProbeSettings.defaults(), sites, 4, new TapMemoryBudget(1L << 30),
+                Set.of());
+        TapBufferPool pool = model.buffers();
+        pool.learn(Map.of("p", new long[]{8, 3, 3}, "a", new long[]{2, 3, 7}), UNDECLARED, 2, 3);
+
+        ProbeTaps first = new ProbeTaps(model, 1, 3, pool.acquire(1, 3, 0));
+        assertArrayEquals(new long[]{8, 3, 3}, first.buffers().shape("p"), "8 was taken for a constant");
+        first.unpinned(new OrtException("Got invalid dimensions for output p"));
+        Map<String, long[]> retried = Map.of("p", new long[]{4, 3, 3}, "a", new long[]{1, 3, 7});
+        first.reportPinFailure(retried);
+        first.close();
+        assertEquals(Set.of(), pool.unpinnable(), "one wrong shape may be a coincidence: p is learned again");
+        pool.learn(retried, UNDECLARED, 1, 3);
+
+        ProbeTaps second = new ProbeTaps(model, 2, 3, pool.acquire(2, 3, 0));
+        assertArrayEquals(new long[]{4, 3, 3}, second.buffers().shape("p"), "4 was taken for a constant");
+        second.unpinned(new OrtException("Got invalid dimensions for output p"));
+        retried = Map.of("p", new long[]{8, 3, 3}, "a", new long[]{2, 3, 7});
+        second.reportPinFailure(retried);
+        second.close();
+        assertEquals(Set.of("p"), pool.unpinnable(), "wrong twice: p does not follow B and T");
+        pool.learn(retried, UNDECLARED, 2, 3);
+
+        assertTrue(pool.pinning(), "a is still pinned");
+        ProbeTaps third = new ProbeTaps(model, 5, 3, pool.acquire(5, 3, 0));
+        assertEquals(Set.of("a"), third.pinned().keySet());
+        assertArrayEquals(new long[]{5, 3, 7}, third.buffers().shape("a"));
+        assertEquals(Set.of("p"), third.tapOutputs(), "ORT allocates p in every run");
+        third.close();
+        assertEquals(2, pool.mismatches(), "two runs were retried");
+        pool.close();
     }
 }
