@@ -101,6 +101,14 @@ final class AbsMedian {
      * {@link #values} as {@code |x|} and sets {@link #max} and {@link #median}; {@code rows · w > 0}.
      */
     void compute(FloatBuffer data, int[] offsets, int rows, int w) {
+        compute(data, offsets, rows, w, null);
+    }
+
+    /**
+     * {@link #compute(FloatBuffer, int[], int, int)} that also hands the rows, as read and before {@code |x|}
+     * replaces them, to {@code cosine} (when not null): one read of the tap for both statistics.
+     */
+    void compute(FloatBuffer data, int[] offsets, int rows, int w, TokenCosineStat cosine) {
         int n = rows * w;
         if (n <= 0) {
             throw new IllegalArgumentException("median of no values");
@@ -113,6 +121,9 @@ final class AbsMedian {
         if (!VECTORIZED) {
             for (int r = 0; r < rows; r++) {
                 data.get(offsets[r], a, r * w, w);
+            }
+            if (cosine != null) {
+                cosine.addRows(a, 0, rows);
             }
             scalar(a, n);
             return;
@@ -131,6 +142,9 @@ final class AbsMedian {
             data.get(offsets[r], a, r * w, w);
             int end = (r + 1) * w;
             if (end - done >= BLOCK_FLOATS || r == rows - 1) {
+                if (cosine != null) {
+                    cosine.addRows(a, done, (end - done) / w);
+                }
                 maxBits = Math.max(maxBits, VectorAbsMedian.pass(a, done, end, true, pivots, below));
                 done = end;
             }

@@ -8,8 +8,9 @@ import java.util.Map;
 
 /**
  * Massive activations of a {@code residual} site (SPEC §5, Sun et al. 2024). Per sequence, {@link AbsMedian} reads
- * its real rows once, as {@code |h|}, with their max and exact median; only when the max passes both thresholds are
- * those {@code |h|} read again to count and place the massive elements.
+ * its real rows once, as {@code |h|}, with their max and exact median (handing the signed rows to the site's
+ * {@link TokenCosineStat} on the way); only when the max passes both thresholds are those {@code |h|} read again to
+ * count and place the massive elements.
  * Used by one thread.
  */
 final class MassiveActivationStat {
@@ -38,6 +39,14 @@ final class MassiveActivationStat {
     }
 
     void observe(TapTensor t, RowLayout layout) {
+        observe(t, layout, null);
+    }
+
+    /**
+     * {@link #observe(TapTensor, RowLayout)} that hands each sequence's rows, as they are read, to {@code cosine} (when
+     * not null), so that the site's two residual statistics read the tap once.
+     */
+    void observe(TapTensor t, RowLayout layout, TokenCosineStat cosine) {
         int w = layout.width;
         if (channelHits.length != w) {
             if (total > 0) {
@@ -64,7 +73,13 @@ final class MassiveActivationStat {
             if (rows == 0 || w == 0) {
                 continue;
             }
-            absMedian.compute(data, offsets, rows, w);
+            if (cosine != null) {
+                cosine.startSequence(w);
+            }
+            absMedian.compute(data, offsets, rows, w, cosine);
+            if (cosine != null) {
+                cosine.endSequence();
+            }
             float max = absMedian.max;
             double median = absMedian.median;
             if (max > 0) {

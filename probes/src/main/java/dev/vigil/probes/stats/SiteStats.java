@@ -63,9 +63,9 @@ final class SiteStats {
                 dead.observe(t, rows);
             }
             if (massive != null) {
-                massive.observe(t, rows);
-            }
-            if (cosine != null) {
+                // the token cosine takes the rows as the massive statistic reads them
+                massive.observe(t, rows, cosine);
+            } else if (cosine != null) {
                 cosine.observe(t, rows);
             }
         }
