@@ -1,178 +1,232 @@
 package dev.vigil.server.protocol;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.math.BigInteger;
+import java.nio.ByteOrder;
+
 /**
- * Writes a float as JSON number text (ASCII bytes) into a byte array, without allocating: the shortest decimal (at most 9
- * significant digits, which always read back as the same float; rarely one digit more than the shortest, for an exact
- * halfway case above 1e20) that reads back as the same float, in {@link Float#toString}'s
- * layout ({@code 0.001} to below {@code 1.0E7} plainly, else {@code d.dddE±n}). Used for large float outputs, where
- * a String per number (Jackson's way) is most of the response's cost.
+ * Writes a float as JSON number text (ASCII bytes) into a byte array, without allocating: the decimal that
+ * {@link Float#toString} writes from Java 19 on, in the same layout ({@code 0.001} to below {@code 1.0E7} plainly,
+ * else {@code d.dddE±n}). That decimal reads back as the same float and has the fewest significant digits that do
+ * (at least two: {@code 1.4E-45}, not {@code 1.0E-45}); among those of that length it is the closest to the float,
+ * a tie going to the even last digit. Used for large float outputs, where a String per number (Jackson's way) is
+ * most of the response's cost.
+ *
+ * <p>The digits come from Raffaello Giulietti's Schubfach method: with {@code k} chosen so that the interval of
+ * reals that round to the float is between 1 and 10 units of {@code 10^k} wide, the interval's ends and the float
+ * are scaled by {@code 10^-k} with one 64-bit multiplication each (a 63-bit upper approximation of a power of ten
+ * from a table, the product rounded to odd so that it still compares exactly with integers); the answer is then
+ * the one multiple of 10 units inside the interval, if any, else the nearer of the two units around the float.
+ * Java 17's own {@code Float.toString} is slower and sometimes one digit longer.
+ *
+ * <p>Checked on 2026-12-02 against {@code Float.toString} of JDK 25 (which has written these decimals since Java
+ * 19) for all 2<sup>32</sup> bit patterns: the same text for every finite float.
  */
 final class FloatText {
-    /** The most bytes one float takes: sign, 9 digits, point, "E-45". */
-    static final int MAX_CHARS = 16;
-    private static final int MIN_EXP = -46;
-    private static final double[] POW10 = new double[100];
-    private static final long[] LONG_POW10 = new long[19];
+    /**
+     * The bytes one write may touch: its text takes at most 15 (sign, 9 digits, point, "E-45"), and its 8-byte
+     * stores reach 2 further.
+     */
+    static final int ROOM = 17;
+    /** The smallest and largest power of ten the scaling uses (a subnormal of up to 7 units uses 10^46). */
+    private static final int K_MIN = -46;
+    private static final int K_MAX = 31;
+    /** Fraction bits kept of a scaled value: enough to tell an integer from a non-integer for every float. */
+    private static final int FRACTION_BITS = 31;
+    private static final long FRACTION_MASK = (1L << FRACTION_BITS) - 1;
+    /** G[k - K_MIN] * 2^e is 10^-k rounded up, with 2^62 <= G < 2^63 (63 significant bits). */
+    private static final long[] G = new long[K_MAX - K_MIN + 1];
+    /**
+     * SHIFT[k - K_MIN] + q: how far a float's scaled significand is shifted left before the multiplication, so that
+     * the product's high word holds f * 10^-k with FRACTION_BITS fraction bits (64 + FRACTION_BITS + e).
+     */
+    private static final int[] SHIFT = new int[K_MAX - K_MIN + 1];
+    private static final int[] INT_POW10 = new int[10];
+    /** Stores 8 bytes at once into a byte array, the lowest byte first. */
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    /** Added to each byte of {@link #eightDigits}: '0' is 0x30. */
+    private static final long ASCII_ZEROS = 0x30303030_30303030L;
+    /** "0.000000" as a little-endian long. */
+    private static final long ZERO_POINT_ZEROS = 0x30303030_30302E30L;
     /** "00" to "99": the two digits of each number below 100. */
     private static final byte[] DIGIT_PAIRS = new byte[200];
 
     static {
-        for (int i = 0; i < POW10.length; i++) {
-            POW10[i] = Double.parseDouble("1e" + (i + MIN_EXP));
+        for (int k = K_MIN; k <= K_MAX; k++) {
+            BigInteger g;
+            int e;
+            if (k <= 0) {
+                BigInteger p = BigInteger.TEN.pow(-k);
+                e = p.bitLength() - 63;
+                g = (e >= 0 ? p.shiftRight(e) : p.shiftLeft(-e)).add(BigInteger.ONE);
+            } else {
+                BigInteger p = BigInteger.TEN.pow(k);
+                e = -(62 + p.bitLength());
+                g = BigInteger.ONE.shiftLeft(-e).divide(p).add(BigInteger.ONE);
+            }
+            G[k - K_MIN] = g.longValueExact();
+            SHIFT[k - K_MIN] = 64 + FRACTION_BITS + e;
+        }
+        INT_POW10[0] = 1;
+        for (int i = 1; i < INT_POW10.length; i++) {
+            INT_POW10[i] = INT_POW10[i - 1] * 10;
         }
         for (int i = 0; i < 100; i++) {
             DIGIT_PAIRS[2 * i] = (byte) ('0' + i / 10);
             DIGIT_PAIRS[2 * i + 1] = (byte) ('0' + i % 10);
-        }
-        LONG_POW10[0] = 1;
-        for (int i = 1; i < LONG_POW10.length; i++) {
-            LONG_POW10[i] = LONG_POW10[i - 1] * 10;
         }
     }
 
     private FloatText() {
     }
 
-    private static double pow10(int e) {
-        return POW10[e - MIN_EXP];
-    }
-
     /**
      * Writes a finite float at {@code pos}; returns the position after it.
      *
-     * @param buf has at least {@link #MAX_CHARS} bytes free from {@code pos}
+     * @param buf has at least {@link #ROOM} bytes free from {@code pos}
      */
     static int write(float f, byte[] buf, int pos) {
-        if (Float.floatToRawIntBits(f) < 0) {
-            buf[pos++] = '-';
-            f = -f;
-        }
-        if (f == 0f) {
+        int bits = Float.floatToRawIntBits(f);
+        // the sign is written always and kept for a negative float (a branch on it would be mispredicted half the time)
+        buf[pos] = '-';
+        pos += bits >>> 31;
+        int biased = (bits >>> 23) & 0xFF;
+        int fraction = bits & 0x007FFFFF;
+        if (biased == 0 && fraction == 0) {
             buf[pos++] = '0';
             buf[pos++] = '.';
             buf[pos++] = '0';
             return pos;
         }
-        double a = f;
-        int e10 = (int) Math.floor(Math.max(Math.getExponent(f), -149) * 0.30102999566398120);
-        while (a >= pow10(e10 + 1)) {
-            e10++;
-        }
-        while (a < pow10(e10)) {
-            e10--;
-        }
-        // a decimal reads back as f when it lies strictly within half the gap to each neighbouring float
-        // (less a slack far above the double arithmetic's error, ~1e-16 of a, and far below the gap, ~3e-8 of a);
-        // a decimal exactly halfway reads back as f when f's significand is even (round half to even)
-        int bits = Float.floatToRawIntBits(f);
-        double slack = a * 2e-15;
-        double up = Math.ulp(f) / 2.0;
-        double down = (bits & 0x007FFFFF) == 0 && f > Float.MIN_NORMAL ? up / 2 : up;
-        boolean even = (bits & 1) == 0;
-        // A decimal that reads back with p digits also does with p + 1, so the shortest is found going down from 8
-        // digits (9 always read back): two tries for most activations, which need 8 or 9. A normal float has over 7
-        // significant digits, so its nearest 6-digit decimal is the shortest one when that has 6 digits or fewer; a
-        // subnormal has fewer.
-        int shortest = f < Float.MIN_NORMAL ? 2 : 6;
-        int p = 8;
-        long digits = nearest(a, p, e10, up, down, slack, even);
-        if (digits < 0) {
-            p = 9;
-            long nine = nearest(a, p, e10, up, down, slack, even);
-            digits = nine < 0 ? -nine - 1 : nine;
+        // f = c * 2^q
+        int c;
+        int q;
+        if (biased != 0) {
+            c = fraction | 0x00800000;
+            q = biased - 150;
         } else {
-            while (p > shortest) {
-                long fewer = nearest(a, p - 1, e10, up, down, slack, even);
-                if (fewer < 0) {
-                    break;
-                }
-                digits = fewer;
-                p--;
-            }
+            c = fraction;
+            q = -149;
         }
-        if (digits == LONG_POW10[p]) {
-            // rounded up to the next power of ten: one more leading digit
-            digits /= 10;
-            e10++;
+        // everything below is in quarter units, so that the interval's ends are integers: it is c ± 1/2 (its ends
+        // included when c is even, as the parser rounds half to even), or from c - 1/4 at a power of two, where
+        // the float below is half as far
+        long cb = (long) c << 2;
+        long cbr = cb + 2;
+        long cbl;
+        int k;
+        if (fraction != 0 || biased <= 1) {
+            cbl = cb - 2;
+            // floor(q * log10(2))
+            k = (q * 1262611) >> 22;
+        } else {
+            cbl = cb - 1;
+            // floor(q * log10(2) + log10(3/4))
+            k = (q * 1262611 - 524031) >> 22;
         }
-        int n = p;
-        int d = (int) digits;
-        while (n > 1 && d % 10 == 0) {
-            d /= 10;
-            n--;
+        if (c < 8 && q == -149) {
+            // the interval holds a one-digit decimal, and the rule is then the closest of one or two digits: scaled
+            // by 10^46, f is 14 to 98 units (two digits), and one unit is well inside the interval
+            k = K_MIN;
         }
-        return layout(d, n, e10, buf, pos);
+        long g = G[k - K_MIN];
+        int shift = SHIFT[k - K_MIN] + q;
+        int vbl = scaled(g, cbl << shift);
+        int vb = scaled(g, cb << shift);
+        int vbr = scaled(g, cbr << shift);
+        int out = c & 1;
+        // vb is f * 10^-k in quarter units: s units and a fraction. The choices below are computed without branches
+        // (a comparison's outcome as the sign bit of a difference): on real data they are coin flips, and a
+        // mispredicted branch costs more than the arithmetic
+        int s = vb >> 2;
+        // a multiple of ten units inside the interval is shorter, and the interval (under 10 units wide) holds at most
+        // one; below 100 units that could be a single digit, which the rule does not want
+        int tens = s / 10 * 10;
+        int lowerTenIn = 1 - ((tens << 2) - vbl - out >>> 31);
+        int upperTenIn = 1 - (vbr - (tens + 10 << 2) - out >>> 31);
+        int tenIn = (lowerTenIn | upperTenIn) & (99 - s >>> 31);
+        int ten = tens + 10 * (1 - lowerTenIn);
+        // else s or s + 1 units (the interval is at least one unit wide, so one is inside): the one inside, or the
+        // nearer when both are, an exact tie to the even one
+        int lowerOut = (s << 2) - vbl - out >>> 31;
+        int upperIn = 1 - (vbr - (s + 1 << 2) - out >>> 31);
+        int nearerUp = -(vb - ((s << 2) + 2) + (s & 1)) >>> 31;
+        int unit = s + (upperIn & (lowerOut | nearerUp));
+        int decimal = unit + (-tenIn & (ten - unit));
+        // decimal * 10^k has n digits (at most 9): padded with zeros to 9 digits, the first one apart. A normal float's
+        // has 7 to 9 (it is at least c units), counted without a branch
+        int n;
+        int nine;
+        if (decimal >= 1_000_000) {
+            int over7 = 9_999_999 - decimal >>> 31;
+            int over8 = 99_999_999 - decimal >>> 31;
+            n = 7 + over7 + over8;
+            nine = decimal * (100 - 90 * over7 - 9 * over8);
+        } else {
+            // floor(log10(2^bits)), one less than the digits when decimal is at least the next power of ten
+            n = (32 - Integer.numberOfLeadingZeros(decimal)) * 1233 >>> 12;
+            n += INT_POW10[n] - 1 - decimal >>> 31;
+            nine = decimal * INT_POW10[9 - n];
+        }
+        int first = nine / 100_000_000;
+        long rest = eightDigits(nine - first * 100_000_000);
+        // the digits after the first that are not trailing zeros
+        int more = 8 - (Long.numberOfLeadingZeros(rest) >>> 3);
+        return layout((byte) ('0' + first), rest + ASCII_ZEROS, more, k + n - 1, buf, pos);
     }
 
     /**
-     * The p-digit decimal (digits at decimal exponent e10, possibly 10^p: one more leading digit) that reads back as
-     * the float {@code a}: the nearest one, or at a power of two the next one up; its negation minus one when
-     * neither does.
+     * {@code g * x / 2^(64 + FRACTION_BITS)} rounded to odd: the integer part, with its last bit set when a fraction
+     * was dropped. The fraction bits are exact enough that a non-integer never looks like an integer (checked for
+     * every float).
      */
-    private static long nearest(double a, int p, int e10, double up, double down, double slack, boolean even) {
-        int k = p - 1 - e10;
-        double scale = pow10(k);
-        long digits = (long) Math.rint(a * scale);
-        // dividing or multiplying by an exact power of ten keeps exact halfway cases exact
-        double diff = (k >= 0 ? digits / scale : digits * pow10(-k)) - a;
-        if (fits(diff, up, down, slack, even)) {
-            return digits;
-        }
-        if (diff < 0 && down < up) {
-            // at a power of two the gap below is half the gap above: the next decimal up may fit instead
-            double next = (k >= 0 ? (digits + 1) / scale : (digits + 1) * pow10(-k)) - a;
-            if (digits + 1 < LONG_POW10[p] && fits(next, up, down, slack, even)) {
-                return digits + 1;
-            }
-        }
-        return -digits - 1;
+    private static int scaled(long g, long x) {
+        long product = Math.multiplyHigh(g, x);
+        return (int) ((product >>> FRACTION_BITS) | (((product & FRACTION_MASK) + FRACTION_MASK) >>> FRACTION_BITS));
     }
 
-    /** Whether a decimal {@code diff} away from the float reads back as it. */
-    private static boolean fits(double diff, double up, double down, double slack, boolean even) {
-        double gap = diff >= 0 ? up : down;
-        double dist = Math.abs(diff);
-        return dist < gap - slack || (dist == gap && even);
+    /**
+     * The 8 decimal digits of {@code value} (below 10^8) as the bytes of a little-endian long, the first digit in the
+     * lowest byte, each digit's value (not yet ASCII): split into two halves of 4 digits, each half into 2 + 2, each
+     * of those into 1 + 1, all lanes at once, by multiplying with a fixed-point reciprocal.
+     */
+    private static long eightDigits(int value) {
+        int high = value / 10_000;
+        long lanes = high | (long) (value - high * 10_000) << 32;
+        // x / 100 = x * 10486 >> 20 for x < 10^4; the neighbouring lane's bits that shift in are masked off
+        long hundreds = (lanes * 10486 >>> 20) & 0x0000007F_0000007FL;
+        lanes = (lanes - hundreds * 100) << 16 | hundreds;
+        // x / 10 = x * 103 >> 10 for x < 100
+        long tens = (lanes * 103 >>> 10) & 0x000F000F_000F000FL;
+        return (lanes - tens * 10) << 8 | tens;
     }
 
-    /** Writes {@code digits} (n of them, the first at decimal exponent e10) as Float.toString lays them out. */
-    private static int layout(int digits, int n, int e10, byte[] buf, int pos) {
-        if (e10 >= -3 && e10 < 7) {
-            if (e10 >= 0) {
-                int intDigits = e10 + 1;
-                if (n <= intDigits) {
-                    pos = digitsOf(digits, n, buf, pos);
-                    for (int i = n; i < intDigits; i++) {
-                        buf[pos++] = '0';
-                    }
-                    buf[pos++] = '.';
-                    buf[pos++] = '0';
-                } else {
-                    // the integer part, then the fraction: written as one run, the point put in after
-                    digitsOf(digits, n, buf, pos + 1);
-                    System.arraycopy(buf, pos + 1, buf, pos, intDigits);
-                    buf[pos + intDigits] = '.';
-                    pos += n + 1;
-                }
-            } else {
-                buf[pos++] = '0';
-                buf[pos++] = '.';
-                for (int i = -1; i > e10; i--) {
-                    buf[pos++] = '0';
-                }
-                pos = digitsOf(digits, n, buf, pos);
-            }
-            return pos;
+    /**
+     * Writes the digits ({@code first}, then the first {@code more} of the ASCII bytes {@code rest}; the next ones
+     * are '0'), the first at decimal exponent {@code e10}, as Float.toString lays them out.
+     */
+    private static int layout(byte first, long rest, int more, int e10, byte[] buf, int pos) {
+        if (e10 >= 0 && e10 < 7) {
+            // the first e10 + 1 digits, the point, the rest or 0
+            buf[pos] = first;
+            LONGS.set(buf, pos + 1, rest);
+            buf[pos + 1 + e10] = '.';
+            LONGS.set(buf, pos + 2 + e10, rest >>> (e10 << 3));
+            return pos + 2 + e10 + Math.max(more - e10, 1);
         }
-        digitsOf(digits, n, buf, pos + 1);
-        buf[pos] = buf[pos + 1];
+        if (e10 < 0 && e10 >= -3) {
+            // "0." and -e10 - 1 zeros
+            LONGS.set(buf, pos, ZERO_POINT_ZEROS);
+            pos += 1 - e10;
+            buf[pos] = first;
+            LONGS.set(buf, pos + 1, rest);
+            return pos + 1 + more;
+        }
+        buf[pos] = first;
         buf[pos + 1] = '.';
-        pos += 2;
-        if (n > 1) {
-            pos += n - 1;
-        } else {
-            buf[pos++] = '0';
-        }
+        LONGS.set(buf, pos + 2, rest);
+        pos += 2 + Math.max(more, 1);
         buf[pos++] = 'E';
         int e = e10;
         if (e < 0) {
@@ -180,25 +234,9 @@ final class FloatText {
             e = -e;
         }
         if (e >= 10) {
-            buf[pos++] = (byte) ('0' + e / 10);
+            buf[pos++] = DIGIT_PAIRS[e << 1];
         }
-        buf[pos++] = (byte) ('0' + e % 10);
+        buf[pos++] = DIGIT_PAIRS[(e << 1) + 1];
         return pos;
-    }
-
-    /** Writes {@code value} as exactly {@code n} digits (leading zeros kept), two at a time. */
-    private static int digitsOf(int value, int n, byte[] buf, int pos) {
-        int i = pos + n;
-        while (i - pos >= 2) {
-            int q = value / 100;
-            int r = (value - q * 100) << 1;
-            buf[--i] = DIGIT_PAIRS[r + 1];
-            buf[--i] = DIGIT_PAIRS[r];
-            value = q;
-        }
-        if (i > pos) {
-            buf[--i] = (byte) ('0' + value % 10);
-        }
-        return pos + n;
     }
 }

@@ -160,11 +160,11 @@ public final class InferResponseWriter {
         int size = fp16 ? 2 : 4;
         int n = d.remaining() / size;
         int base = d.position();
-        byte[] buf = new byte[(int) Math.min(CHUNK_BYTES, (n + 1L) * (FloatText.MAX_CHARS + 1) + 1)];
+        byte[] buf = new byte[(int) Math.min(CHUNK_BYTES, (n + 1L) * (FloatText.ROOM + 1) + 1)];
         int pos = 0;
         buf[pos++] = '[';
         for (int i = 0; i < n; i++) {
-            if (pos > buf.length - FloatText.MAX_CHARS - 2) {
+            if (pos > buf.length - FloatText.ROOM - 2) {
                 out.write(buf, 0, pos);
                 pos = 0;
             }
