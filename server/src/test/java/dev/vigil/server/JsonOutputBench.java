@@ -25,7 +25,7 @@ import java.util.Random;
  * in place) against one Jackson {@code writeNumber(float)} per element (a String per number), interleaved.
  *
  * <p>Run: {@code scripts/probe-bench.sh json [rounds]} (default 15). Prints the median ms of each and their ratio,
- * in wall time and in the thread's CPU time (which load from other processes changes less).
+ * in wall time and in the thread's CPU time (which load from other processes changes less), and per float.
  */
 public final class JsonOutputBench {
     private JsonOutputBench() {
@@ -85,5 +85,8 @@ public final class JsonOutputBench {
         System.out.printf("thread CPU time, median: InferResponseWriter %.1f ms (min %.1f), Jackson writeNumber %.1f ms "
                         + "(min %.1f), ratio %.2f%n", mineCpu[rounds / 2], mineCpu[0], jacksonCpu[rounds / 2],
                 jacksonCpu[0], jacksonCpu[rounds / 2] / mineCpu[rounds / 2]);
+        System.out.printf("per float, thread CPU median (min): InferResponseWriter %.1f ns (%.1f), Jackson writeNumber "
+                        + "%.1f ns (%.1f)%n", mineCpu[rounds / 2] * 1e6 / n, mineCpu[0] * 1e6 / n,
+                jacksonCpu[rounds / 2] * 1e6 / n, jacksonCpu[0] * 1e6 / n);
     }
 }

@@ -9,9 +9,9 @@ import java.nio.ByteOrder;
  * Writes a float as JSON number text (ASCII bytes) into a byte array, without allocating: the decimal that
  * {@link Float#toString} writes from Java 19 on, in the same layout ({@code 0.001} to below {@code 1.0E7} plainly,
  * else {@code d.dddE±n}). That decimal reads back as the same float and has the fewest significant digits that do
- * (at least two: {@code 1.4E-45}, not {@code 1.0E-45}); among those of that length it is the closest to the float,
- * a tie going to the even last digit. Used for large float outputs, where a String per number (Jackson's way) is
- * most of the response's cost.
+ * (where one digit would do, the nearer of one or two: {@code 1.4E-45}, not {@code 1.0E-45}); among those of that
+ * length it is the closest to the float, a tie going to the even last digit. Used for large float outputs, where a
+ * String per number (Jackson's way) is most of the response's cost.
  *
  * <p>The digits come from Raffaello Giulietti's Schubfach method: with {@code k} chosen so that the interval of
  * reals that round to the float is between 1 and 10 units of {@code 10^k} wide, the interval's ends and the float
@@ -19,9 +19,6 @@ import java.nio.ByteOrder;
  * from a table, the product rounded to odd so that it still compares exactly with integers); the answer is then
  * the one multiple of 10 units inside the interval, if any, else the nearer of the two units around the float.
  * Java 17's own {@code Float.toString} is slower and sometimes one digit longer.
- *
- * <p>Checked on 2026-12-02 against {@code Float.toString} of JDK 25 (which has written these decimals since Java
- * 19) for all 2<sup>32</sup> bit patterns: the same text for every finite float.
  */
 final class FloatText {
     /**
