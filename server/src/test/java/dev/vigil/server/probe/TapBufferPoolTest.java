@@ -7,10 +7,14 @@ import dev.vigil.probes.SiteKind;
 import dev.vigil.probes.stats.ProbeSettings;
 import org.junit.jupiter.api.Test;
 
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -23,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The tap buffer pool's bounds: nothing before the shapes are known, reuse per (B, T), a hard cap, a small LRU, a
- * bounded wait for a busy set.
+ * bounded wait for a busy set; shapes learned from what the graph declares, a tap that does not follow B and T left
+ * to ORT; under concurrent requests, a set is never shared nor of another shape.
  */
 class TapBufferPoolTest {
     /** Learned at B = 2, T = 3: an attention tap [B, 4, T, T] and an activation [B, T, 7]. */
@@ -222,5 +227,69 @@ class TapBufferPoolTest {
         third.close();
         assertEquals(2, pool.mismatches(), "two runs were retried");
         pool.close();
+    }
+
+    @Test
+    void concurrentRequestsNeverShareASetNorGetOneOfAnotherShape() throws Exception {
+        int threads = 8;
+        int rounds = 1_500;
+        // a budget for about 10 sets of the largest shape: requests wait for each other, free sets are closed for
+        // room, and the pool forgets its shapes twice while sets are busy
+        TapMemoryBudget budget = new TapMemoryBudget(10L * (3 * 4 * 5 * 5 + 3 * 5 * 7) * Float.BYTES);
+        try (TapBufferPool pool = new TapBufferPool("m", OrtEnvironment.getEnvironment(), 12, budget)) {
+            pool.learn(SHAPES, UNDECLARED, 2, 3);
+            AtomicInteger forgotten = new AtomicInteger();
+            List<Thread> workers = new ArrayList<>();
+            List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
+            for (int w = 0; w < threads; w++) {
+                float mark = w + 1;
+                Random random = new Random(w);
+                workers.add(new Thread(() -> {
+                    try {
+                        for (int r = 0; r < rounds; r++) {
+                            int b = 1 + random.nextInt(3);
+                            int t = 3 + random.nextInt(3);
+                            if (!pool.pinning()) {
+                                // as from a graph that declares the 4 heads (t may be 4)
+                                pool.learn(Map.of("p", new long[]{b, 4, t, t}, "a", new long[]{b, t, 7}),
+                                        tap -> tap.equals("p") ? new long[]{-1, 4, -1, -1} : null, b, t);
+                            }
+                            TapBufferSet set = pool.acquire(b, t, 50_000_000L);
+                            if (set == null) {
+                                continue;
+                            }
+                            assertArrayEquals(new long[]{b, 4, t, t}, set.shape("p"));
+                            assertArrayEquals(new long[]{b, t, 7}, set.shape("a"));
+                            assertEquals(b * 4 * t * t, set.buffer("p").capacity());
+                            assertEquals(b * t * 7, set.buffer("a").capacity());
+                            FloatBuffer p = set.buffer("p");
+                            for (int i = 0; i < p.capacity(); i++) {
+                                p.put(i, mark);
+                            }
+                            Thread.yield();
+                            for (int i = 0; i < p.capacity(); i++) {
+                                assertEquals(mark, p.get(i), "another request wrote into this set");
+                            }
+                            if (r == rounds / 2 && mark <= 2 && forgotten.incrementAndGet() <= 2) {
+                                pool.release(set);
+                                pool.mismatch(set, new OrtException("forgotten while other sets are busy"), Map.of());
+                            } else {
+                                pool.release(set);
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failures.add(e);
+                    }
+                }));
+            }
+            workers.forEach(Thread::start);
+            for (Thread thread : workers) {
+                thread.join(120_000);
+            }
+            assertEquals(List.of(), failures);
+            assertTrue(pool.pinning(), "relearned after being forgotten");
+            assertTrue(pool.live() <= TapBufferPool.MAX_SHAPES * 12 && pool.live() >= 1, "live " + pool.live());
+        }
+        assertEquals(0, budget.usedBytes(), "every set's memory came back");
     }
 }
