@@ -8,7 +8,8 @@
 # "scripts/probe-bench.sh ingraph [model batch tokens rounds]" runs InGraphBench: bytes leaving the run and time per
 # request with the statistics on the host vs reduced in the graph (CPU).
 # "scripts/probe-bench.sh serving [requests-at-batch-1 requests-at-batch-8]" runs ServingBench: bare ONNX Runtime
-# vs Vigil over HTTP on MiniLM.
+# vs Vigil over HTTP on MiniLM (a keep-alive client in the same JVM; at batch 1 also wrk when installed, and the
+# JDK's HTTP client).
 # "scripts/probe-bench.sh soak [seconds concurrency interval [probe-warmup-ms]]" runs Soak: Vigil in its own JVM on the bundled models
 # under steady load, one row per interval (throughput, p50/p99, RSS, heap, direct memory, threads, dropped probes).
 # "scripts/probe-bench.sh batching [...]" runs BatchingBench: dynamic batching off vs on (docs/BENCHMARKS.md).

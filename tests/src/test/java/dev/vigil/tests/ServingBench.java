@@ -2,6 +2,7 @@ package dev.vigil.tests;
 
 import dev.vigil.server.Http;
 import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.vigil.server.ServerOptions;
@@ -17,12 +18,14 @@ import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,23 +37,29 @@ import java.util.function.IntFunction;
 
 /**
  * Serving overhead benchmark: MiniLM at batch 1 and 8 × 128 tokens, concurrency 1 and 4, with a fixed request
- * count per cell, variants interleaved in rounds: (a) bare in-process ORT {@code session.run} on a session built exactly as the server builds
- * it, against (b) Vigil over HTTP on the same machine and in the same run, with binary tensor inputs, JSON inputs
- * (binary outputs), and JSON both ways. Prints req/s, p50/p99, the throughput ratio b/a, the process's CPU time per
- * request, and where an HTTP request's time went: the server's own time (from the server's request and model-run
+ * count per cell, variants interleaved in rounds: (a) bare in-process ORT {@code session.run} on a session built
+ * exactly as the server builds it, against (b) Vigil over HTTP on the same machine and in the same run, with binary
+ * tensor inputs, JSON inputs (binary outputs), and JSON both ways. The HTTP client is {@link KeepAliveClient}: one
+ * keep-alive connection per client thread, requests encoded once, replies read into reused buffers, so that the
+ * client costs what a high-performance one would. Every reply is checked against bare ONNX Runtime's outputs
+ * ({@link ReplyCheck}). At batch 1 two more clients send the binary request: {@code wrk} (a C client in its own
+ * process, when it is installed: {@link WrkClient}) and the JDK's {@code java.net.http} client.
+ *
+ * <p>Prints req/s, p50/p99, the throughput ratio b/a, the CPU time per request (this process's, plus wrk's for its
+ * row), and where an HTTP request's time went: the server's own time (from the server's request and model-run
  * histograms) split into the model run and the rest, and the remainder outside the server (client and loopback).
  * The served copy of MiniLM has its probes off, so this measures the serving layer alone; {@code ProbeBench}
  * measures the probes.
  *
- * <p>Run: {@code mvn -B -o -q -pl tests exec:java -Dexec.mainClass=dev.vigil.tests.ServingBench
- * -Dexec.classpathScope=test} (after {@code mvn -B -o -q -pl server install -DskipTests}). Optional args:
- * requests at batch 1, requests at batch 8 (default 200 and 40; 0 skips that batch size).
+ * <p>Run: {@code scripts/probe-bench.sh serving [requests at batch 1] [requests at batch 8]} (default 200 and 40;
+ * 0 skips that batch size).
  */
 public final class ServingBench {
     private static final int SEQ = 128;
     private static final String INFER = "/v2/models/" + MiniLmTextTest.MODEL + "/infer";
     private static final String[] INPUTS = {"input_ids", "attention_mask", "token_type_ids"};
     private static final int ROUNDS = 4;
+    private static final String HEADER_LENGTH = "Inference-Header-Content-Length";
 
     private ServingBench() {
     }
@@ -138,10 +147,13 @@ public final class ServingBench {
 
         SessionFactory factory = new SessionFactory(Device.parse("cpu"), 0);
         OrtEnvironment env = factory.environment();
+        double loadBefore = loadAverage();
+        boolean wrk = WrkClient.available();
         try (OrtSession bare = factory.create(onnx);
              VigilServer server = new VigilServer(ServerOptions.builder().modelsDir(models).port(0)
                      .device(Device.parse("cpu")).maxInflight(4).build())) {
-            Http http = new Http(server.start());
+            int port = server.start();
+            Http jdk = new Http(port);
             List<String> rows = new ArrayList<>();
             rows.add("| batch | concurrency | variant | requests | req/s | p50 ms | p99 ms | ratio b/a | CPU ms/req "
                     + "| mean ms | server ms | model run ms | server rest ms | outside server ms | CPU ms/req: "
@@ -152,37 +164,112 @@ public final class ServingBench {
                     continue;
                 }
                 long[] ids = tokenIds(batch);
+                Map<String, float[]> reference = bareOutputs(env, bare, ids, batch);
                 byte[] binaryBody = binaryRequest(ids, batch);
                 int headerLength = binaryHeader(batch).length;
                 byte[] jsonBinaryOut = jsonRequest(ids, batch, true);
                 byte[] jsonBody = jsonRequest(ids, batch, false);
                 for (int conc : new int[]{1, 4}) {
-                    String[] names = {"(a) bare ORT session.run", "(b) HTTP, binary in + out",
-                            "(b) HTTP, JSON in, binary out", "(b) HTTP, JSON in + out"};
-                    Call[] calls = {
-                            () -> runBare(env, bare, ids, batch),
-                            () -> expect200(http.post(INFER, binaryBody, "Inference-Header-Content-Length",
-                                    Integer.toString(headerLength))),
-                            () -> expect200(http.post(INFER, jsonBinaryOut)),
-                            () -> expect200(http.post(INFER, jsonBody))};
-                    int requests = batch == 1 ? n1 : n8;
-                    Stats[] stats = measureInterleaved(calls, requests, conc, batch == 1 ? 30 : 4,
-                            v -> v == 0 ? ServerTime.NONE : ServerTime.of(server));
-                    for (int v = 0; v < calls.length; v++) {
-                        rows.add(row(batch, conc, names[v], requests, stats[v], stats[0]));
+                    try (KeepAliveClient client = new KeepAliveClient("127.0.0.1", port);
+                         WrkClient external = batch == 1 && wrk ? new WrkClient(port, INFER, binaryBody,
+                                 headerLength, checkedReply(client, binaryBody, headerLength, reference)) : null) {
+                        List<Variant> variants = new ArrayList<>(List.of(
+                                new Variant("(a) bare ORT session.run",
+                                        onThreads(() -> runBare(env, bare, ids, batch))),
+                                new Variant("(b) HTTP, binary in + out", keepAlive(client, client.post(INFER,
+                                        binaryBody, "Content-Type", "application/octet-stream", HEADER_LENGTH,
+                                        Integer.toString(headerLength)), reference)),
+                                new Variant("(b) HTTP, JSON in, binary out", keepAlive(client, client.post(INFER,
+                                        jsonBinaryOut, "Content-Type", "application/json"), reference)),
+                                new Variant("(b) HTTP, JSON in + out", keepAlive(client, client.post(INFER, jsonBody,
+                                        "Content-Type", "application/json"), reference))));
+                        if (external != null) {
+                            variants.add(new Variant("(b) HTTP, binary in + out, wrk", external));
+                        }
+                        if (batch == 1) {
+                            variants.add(new Variant("(b) HTTP, binary in + out, JDK HttpClient",
+                                    jdkClient(jdk, binaryBody, headerLength, reference)));
+                        }
+                        int requests = batch == 1 ? n1 : n8;
+                        Slice[] slices = variants.stream().map(Variant::slice).toArray(Slice[]::new);
+                        Stats[] stats = measureSlices(slices, requests, conc, batch == 1 ? 30 : 4,
+                                v -> v == 0 ? ServerTime.NONE : ServerTime.of(server));
+                        for (int v = 0; v < slices.length; v++) {
+                            rows.add(row(batch, conc, variants.get(v).name(), requests, stats[v], stats[0]));
+                        }
+                        System.out.println(String.join("\n", rows.subList(rows.size() - slices.length,
+                                rows.size())));
                     }
-                    System.out.println(String.join("\n", rows.subList(rows.size() - calls.length, rows.size())));
                 }
             }
             System.out.println();
             System.out.println("MiniLM (all-minilm-l6-v2), " + SEQ + " tokens per sequence, CPU, "
-                    + Runtime.getRuntime().availableProcessors() + " cores, ORT intra-op threads: ORT default");
+                    + Runtime.getRuntime().availableProcessors() + " cores, ORT intra-op threads: ORT default; "
+                    + "load average before " + String.format(Locale.ROOT, "%.1f", loadBefore) + ", after "
+                    + String.format(Locale.ROOT, "%.1f", loadAverage())
+                    + (wrk ? "" : "; wrk is not installed, so its row is left out"));
             System.out.println(String.join("\n", rows));
         }
     }
 
+    private static double loadAverage() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    }
+
+    /** A named variant of the benchmark. */
+    record Variant(String name, Slice slice) {
+    }
+
+    /** Requests on each client thread's keep-alive connection, every reply checked against bare ONNX Runtime. */
+    private static Slice keepAlive(KeepAliveClient client, byte[] request, Map<String, float[]> reference) {
+        ReplyCheck check = new ReplyCheck(reference);
+        return onThreads(() -> {
+            KeepAliveClient.Reply r = client.send(request);
+            check.check(r.status(), r.headerLength(), r.body(), r.length());
+        });
+    }
+
+    /** The binary request sent with the JDK's HTTP client, every reply checked against bare ONNX Runtime. */
+    private static Slice jdkClient(Http jdk, byte[] body, int headerLength, Map<String, float[]> reference) {
+        ReplyCheck check = new ReplyCheck(reference);
+        String length = Integer.toString(headerLength);
+        return onThreads(() -> {
+            HttpResponse<byte[]> r = jdk.post(INFER, body, HEADER_LENGTH, length);
+            check.check(r.statusCode(), r.headers().firstValueAsLong(HEADER_LENGTH).orElse(-1), r.body(),
+                    r.body().length);
+        });
+    }
+
+    /** A binary reply to the binary request, checked against the reference: what every wrk reply must equal. */
+    private static byte[] checkedReply(KeepAliveClient client, byte[] body, int headerLength,
+                                       Map<String, float[]> reference) {
+        KeepAliveClient.Reply r = client.send(client.post(INFER, body, "Content-Type", "application/octet-stream",
+                HEADER_LENGTH, Integer.toString(headerLength)));
+        new ReplyCheck(reference).check(r.status(), r.headerLength(), r.body(), r.length());
+        return Arrays.copyOf(r.body(), r.length());
+    }
+
+    /** Bare ONNX Runtime's outputs for these token ids, by name, flattened: what every reply is checked against. */
+    static Map<String, float[]> bareOutputs(OrtEnvironment env, OrtSession session, long[] ids, int batch)
+            throws Exception {
+        long[] shape = {batch, SEQ};
+        Map<String, float[]> out = new LinkedHashMap<>();
+        try (OnnxTensor i = OnnxTensor.createTensor(env, direct(ids), shape);
+             OnnxTensor m = OnnxTensor.createTensor(env, direct(fill(ids.length, 1)), shape);
+             OnnxTensor t = OnnxTensor.createTensor(env, direct(fill(ids.length, 0)), shape);
+             OrtSession.Result r = session.run(Map.of(INPUTS[0], i, INPUTS[1], m, INPUTS[2], t))) {
+            for (Map.Entry<String, OnnxValue> e : r) {
+                FloatBuffer values = ((OnnxTensor) e.getValue()).getFloatBuffer();
+                float[] flat = new float[values.remaining()];
+                values.get(flat);
+                out.put(e.getKey(), flat);
+            }
+        }
+        return out;
+    }
+
     /** A repository holding MiniLM alone, its probes off: the bench measures HTTP, parsing and the session. */
-    private static Path probesOffRepository(Path bundled) throws IOException {
+    static Path probesOffRepository(Path bundled) throws IOException {
         Path dir = Files.createTempDirectory("vigil-serving-bench");
         Path model = Files.createDirectories(dir.resolve(MiniLmTextTest.MODEL));
         Path source = bundled.resolve(MiniLmTextTest.MODEL).toAbsolutePath();
@@ -216,50 +303,77 @@ public final class ServingBench {
         }
     }
 
+    /** One variant's way of sending a slice of its requests. */
+    interface Slice {
+        /**
+         * Sends requests {@code [from, to)} at concurrency {@code conc} and records their latencies.
+         *
+         * @param pool {@code conc} threads of this process, for variants whose client runs here
+         * @return the wall time in seconds
+         */
+        double run(ExecutorService pool, long[] latencies, int from, int to, int conc) throws Exception;
+
+        /** CPU nanoseconds this variant spent so far outside this process (an external client's). */
+        default long outsideCpuNanos() {
+            return 0;
+        }
+    }
+
+    /** A variant whose requests are calls on {@code conc} threads of this process. */
+    static Slice onThreads(Call call) {
+        return (pool, latencies, from, to, conc) -> runSlice(pool, call, latencies, from, to, conc);
+    }
+
     /**
      * Runs every variant for a fixed request count, split over {@code conc} threads, in {@value #ROUNDS}
      * interleaved rounds (a, b, b, b, a, b, ...) so that load from other processes on the machine hits all
      * variants alike; warms each variant up first.
      */
     static Stats[] measureInterleaved(Call[] calls, int requests, int conc, int warmup) throws Exception {
-        return measureInterleaved(calls, requests, conc, warmup, v -> ServerTime.NONE);
+        Slice[] slices = new Slice[calls.length];
+        for (int v = 0; v < calls.length; v++) {
+            slices[v] = onThreads(calls[v]);
+        }
+        return measureSlices(slices, requests, conc, warmup, v -> ServerTime.NONE);
     }
 
     /**
-     * As {@link #measureInterleaved(Call[], int, int, int)}, also summing the server's own time over each variant's
-     * slices ({@code serverTime} of the variant's index, read before and after each slice).
+     * As {@link #measureInterleaved(Call[], int, int, int)} for variants of any kind, also summing the server's own
+     * time over each variant's slices ({@code serverTime} of the variant's index, read before and after each slice);
+     * an external client's CPU time counts in the first thread group.
      */
-    static Stats[] measureInterleaved(Call[] calls, int requests, int conc, int warmup,
-                                      IntFunction<ServerTime> serverTime) throws Exception {
-        for (Call call : calls) {
-            for (int i = 0; i < warmup; i++) {
-                call.run();
-            }
-        }
-        long[][] latencies = new long[calls.length][requests];
-        double[] seconds = new double[calls.length];
-        double[] cpu = new double[calls.length];
-        double[] serverSeconds = new double[calls.length];
-        double[] runSeconds = new double[calls.length];
-        double[][] groups = new double[calls.length][GROUPS.length];
+    static Stats[] measureSlices(Slice[] slices, int requests, int conc, int warmup,
+                                 IntFunction<ServerTime> serverTime) throws Exception {
+        long[][] latencies = new long[slices.length][Math.max(requests, warmup)];
+        double[] seconds = new double[slices.length];
+        double[] cpu = new double[slices.length];
+        double[] serverSeconds = new double[slices.length];
+        double[] runSeconds = new double[slices.length];
+        double[][] groups = new double[slices.length][GROUPS.length];
         com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         ExecutorService pool = Executors.newFixedThreadPool(conc);
         try {
+            for (Slice slice : slices) {
+                slice.run(pool, latencies[0], 0, warmup, 1);
+            }
             int perRound = requests / ROUNDS;
             for (int round = 0; round < ROUNDS; round++) {
                 int from = round * perRound;
                 int to = round == ROUNDS - 1 ? requests : from + perRound;
-                for (int v = 0; v < calls.length; v++) {
+                for (int v = 0; v < slices.length; v++) {
                     ServerTime s0 = serverTime.apply(v);
                     long[] g0 = cpuByGroup();
                     long cpu0 = os.getProcessCpuTime();
-                    seconds[v] += runSlice(pool, calls[v], latencies[v], from, to, conc);
-                    cpu[v] += (os.getProcessCpuTime() - cpu0) / 1e6;
+                    long outside0 = slices[v].outsideCpuNanos();
+                    seconds[v] += slices[v].run(pool, latencies[v], from, to, conc);
+                    double outside = (slices[v].outsideCpuNanos() - outside0) / 1e6;
+                    cpu[v] += (os.getProcessCpuTime() - cpu0) / 1e6 + outside;
                     long[] g1 = cpuByGroup();
                     for (int g = 0; g < GROUPS.length; g++) {
                         groups[v][g] += (g1[g] - g0[g]) / 1e6;
                     }
+                    groups[v][0] += outside;
                     ServerTime s1 = serverTime.apply(v);
                     serverSeconds[v] += s1.requestSeconds() - s0.requestSeconds();
                     runSeconds[v] += s1.runSeconds() - s0.runSeconds();
@@ -268,12 +382,13 @@ public final class ServingBench {
         } finally {
             pool.shutdownNow();
         }
-        Stats[] stats = new Stats[calls.length];
-        for (int v = 0; v < calls.length; v++) {
-            double meanMs = Arrays.stream(latencies[v]).average().orElse(0) / 1e6;
-            Arrays.sort(latencies[v]);
-            stats[v] = new Stats(requests / seconds[v], percentile(latencies[v], 0.50) / 1e6,
-                    percentile(latencies[v], 0.99) / 1e6, cpu[v] / requests, meanMs,
+        Stats[] stats = new Stats[slices.length];
+        for (int v = 0; v < slices.length; v++) {
+            long[] lat = Arrays.copyOf(latencies[v], requests);
+            double meanMs = Arrays.stream(lat).average().orElse(0) / 1e6;
+            Arrays.sort(lat);
+            stats[v] = new Stats(requests / seconds[v], percentile(lat, 0.50) / 1e6,
+                    percentile(lat, 0.99) / 1e6, cpu[v] / requests, meanMs,
                     serverSeconds[v] * 1e3 / requests, runSeconds[v] * 1e3 / requests, perRequest(groups[v], requests));
         }
         return stats;
@@ -378,7 +493,7 @@ public final class ServingBench {
         return out.toByteArray();
     }
 
-    private static byte[] jsonRequest(long[] ids, int batch, boolean binaryOutput) {
+    static byte[] jsonRequest(long[] ids, int batch, boolean binaryOutput) {
         StringBuilder sb = new StringBuilder("{\"inputs\":[");
         long[][] data = {ids, fill(ids.length, 1), fill(ids.length, 0)};
         for (int k = 0; k < INPUTS.length; k++) {
