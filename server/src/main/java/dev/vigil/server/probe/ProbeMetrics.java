@@ -41,6 +41,28 @@ import java.util.function.Supplier;
  * formats only its count and sum.
  */
 final class ProbeMetrics implements MultiCollector {
+    /**
+     * Every metric family {@link #collect} may export (counters without {@code _total}): a scrape filtered on other
+     * names (such as one polling {@code vigil_probe_duration_seconds}) skips this collector, and with it every model's
+     * snapshot, instead of building all the families and dropping them.
+     */
+    static final List<String> NAMES = List.of(
+            "vigil_probe_requests", "vigil_probe_dropped", "vigil_window_tokens", "vigil_probe_sink_epsilon",
+            "vigil_shadow_requests", "vigil_shadow_skipped", "vigil_shadow_model_window", "vigil_shadow_nonfinite",
+            "vigil_shadow_site_sqnr_db", "vigil_shadow_signal_energy", "vigil_shadow_error_energy",
+            "vigil_shadow_output_cosine", "vigil_shadow_top1_agreement", "vigil_shadow_output_cosine_distance_sum",
+            "vigil_shadow_output_rows", "vigil_neurons_dead_ratio", "vigil_neurons_dormant_ratio", "vigil_neurons",
+            "vigil_massive_activations", "vigil_massive_activation_ratio", "vigil_massive_first_token_fraction",
+            "vigil_massive_channel_hits", "vigil_attention_sink_score", "vigil_attention_sink_heads_ratio",
+            "vigil_attention_entropy", "vigil_attention_max_key_mass", "vigil_token_cosine_similarity",
+            "vigil_quant_min", "vigil_quant_max", "vigil_quant_abs_max", "vigil_quant_abs_percentile",
+            "vigil_quant_kurtosis", "vigil_quant_int8_sqnr_db", "vigil_quant_outlier_channels",
+            "vigil_attention_sink_mass", "vigil_attention_queries", "vigil_attention_entropy_sum",
+            "vigil_attention_entropy_queries", "vigil_attention_nonfinite_queries", "vigil_token_cosine_shifted_sum",
+            "vigil_token_cosine_sequences", "vigil_token_cosine_nonfinite_sequences", "vigil_massive_first_token",
+            "vigil_quant_values", "vigil_quant_nonfinite_values", "vigil_quant_sum", "vigil_quant_sum_squares",
+            "vigil_quant_sum_cubes", "vigil_quant_sum_fourth_powers", "vigil_quant_abs_value");
+
     private final Supplier<Collection<ProbedModel>> models;
 
     ProbeMetrics(Supplier<Collection<ProbedModel>> models) {
@@ -96,6 +118,11 @@ final class ProbeMetrics implements MultiCollector {
             }
             return out.build();
         }
+    }
+
+    @Override
+    public List<String> getPrometheusNames() {
+        return NAMES;
     }
 
     @Override
