@@ -19,6 +19,9 @@ import java.nio.ByteOrder;
  * from a table, the product rounded to odd so that it still compares exactly with integers); the answer is then
  * the one multiple of 10 units inside the interval, if any, else the nearer of the two units around the float.
  * Java 17's own {@code Float.toString} is slower and sometimes one digit longer.
+ *
+ * <p>Checked on 2026-12-02 against {@code Float.toString} of JDK 25 for all 2<sup>32</sup> bit patterns: the same
+ * text for every one of the 4,278,190,080 finite floats.
  */
 final class FloatText {
     /**
