@@ -7,9 +7,9 @@
 # alone on real taps next to the memory-bandwidth floor (one SIMD read of the same bytes).
 # "scripts/probe-bench.sh ingraph [model batch tokens rounds]" runs InGraphBench: bytes leaving the run and time per
 # request with the statistics on the host vs reduced in the graph (CPU).
-# "scripts/probe-bench.sh serving [requests-at-batch-1 requests-at-batch-8]" runs ServingBench: bare ONNX Runtime
-# vs Vigil over HTTP on MiniLM (a keep-alive client in the same JVM; at batch 1 also wrk when installed, and the
-# JDK's HTTP client).
+# "scripts/probe-bench.sh serving [requests-at-batch-1 requests-at-batch-8 jit-warm-up]" runs ServingBench: bare
+# ONNX Runtime vs Vigil over HTTP on MiniLM (a keep-alive client in the same JVM; at batch 1 also wrk when installed,
+# and the JDK's HTTP client), after short requests that let the JIT compile the serving path.
 # "scripts/probe-bench.sh soak [seconds concurrency interval [probe-warmup-ms]]" runs Soak: Vigil in its own JVM on the bundled models
 # under steady load, one row per interval (throughput, p50/p99, RSS, heap, direct memory, threads, dropped probes).
 # "scripts/probe-bench.sh batching [...]" runs BatchingBench: dynamic batching off vs on (docs/BENCHMARKS.md).

@@ -51,8 +51,8 @@ import java.util.function.IntFunction;
  * The served copy of MiniLM has its probes off, so this measures the serving layer alone; {@code ProbeBench}
  * measures the probes.
  *
- * <p>Run: {@code scripts/probe-bench.sh serving [requests at batch 1] [requests at batch 8]} (default 200 and 40;
- * 0 skips that batch size).
+ * <p>Run: {@code scripts/probe-bench.sh serving [requests at batch 1] [requests at batch 8] [JIT warm-up requests]}
+ * (default 200, 40 and 2000; 0 skips that batch size, or the warm-up: {@link #warmUpJit}).
  */
 public final class ServingBench {
     private static final int SEQ = 128;
@@ -141,6 +141,7 @@ public final class ServingBench {
         System.setProperty("OPT_OUT_TRACKING", "true");
         int n1 = args.length > 0 ? Integer.parseInt(args[0]) : 200;
         int n8 = args.length > 1 ? Integer.parseInt(args[1]) : 40;
+        int jitWarmUp = args.length > 2 ? Integer.parseInt(args[2]) : 2000;
         Path bundled = Files.isDirectory(MiniLmTextTest.MODELS) ? MiniLmTextTest.MODELS : Path.of("models");
         byte[] onnx = Files.readAllBytes(bundled.resolve(MiniLmTextTest.MODEL).resolve("model.onnx"));
         Path models = probesOffRepository(bundled);
@@ -154,6 +155,10 @@ public final class ServingBench {
                      .device(Device.parse("cpu")).maxInflight(4).build())) {
             int port = server.start();
             Http jdk = new Http(port);
+            long w0 = System.nanoTime();
+            warmUpJit(env, bare, port, jdk, jitWarmUp);
+            System.out.printf(Locale.ROOT, "JIT warm-up: %d short requests per variant in %.1f s%n", jitWarmUp,
+                    (System.nanoTime() - w0) / 1e9);
             List<String> rows = new ArrayList<>();
             rows.add("| batch | concurrency | variant | requests | req/s | p50 ms | p99 ms | ratio b/a | CPU ms/req "
                     + "| mean ms | server ms | model run ms | server rest ms | outside server ms | CPU ms/req: "
@@ -212,6 +217,47 @@ public final class ServingBench {
         }
     }
 
+    /**
+     * Warms the JIT up on the serving path before anything is measured: {@code requests} short requests (8 tokens,
+     * a model run well under a millisecond on a quiet machine) through every variant at concurrency 2. A server that has served for a few
+     * minutes runs its request path compiled by C2; without this, a cell of a few hundred MiniLM requests runs much
+     * of that path interpreted or in C1's profiling code while the compiler threads take CPU beside it.
+     */
+    private static void warmUpJit(OrtEnvironment env, OrtSession bare, int port, Http jdk, int requests)
+            throws Exception {
+        if (requests == 0) {
+            return;
+        }
+        int seq = 8;
+        long[] ids = tokenIds(1, seq);
+        byte[] binary = binaryRequest(ids, 1);
+        String headerLength = Integer.toString(binaryHeader(1, seq).length);
+        try (KeepAliveClient client = new KeepAliveClient("127.0.0.1", port)) {
+            byte[][] http = {
+                    client.post(INFER, binary, "Content-Type", "application/octet-stream", HEADER_LENGTH, headerLength),
+                    client.post(INFER, jsonRequest(ids, 1, true), "Content-Type", "application/json"),
+                    client.post(INFER, jsonRequest(ids, 1, false), "Content-Type", "application/json")};
+            List<Call> calls = new ArrayList<>(List.of(() -> runBare(env, bare, ids, 1),
+                    () -> expect200(jdk.post(INFER, binary, HEADER_LENGTH, headerLength))));
+            for (byte[] request : http) {
+                calls.add(() -> {
+                    KeepAliveClient.Reply r = client.send(request);
+                    if (r.status() != 200) {
+                        throw new IllegalStateException(r.status() + ": " + r.text());
+                    }
+                });
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try {
+                for (Call call : calls) {
+                    runSlice(pool, call, new long[requests], 0, requests, 2);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
     private static double loadAverage() {
         return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
     }
@@ -252,7 +298,7 @@ public final class ServingBench {
     /** Bare ONNX Runtime's outputs for these token ids, by name, flattened: what every reply is checked against. */
     static Map<String, float[]> bareOutputs(OrtEnvironment env, OrtSession session, long[] ids, int batch)
             throws Exception {
-        long[] shape = {batch, SEQ};
+        long[] shape = {batch, ids.length / batch};
         Map<String, float[]> out = new LinkedHashMap<>();
         try (OnnxTensor i = OnnxTensor.createTensor(env, direct(ids), shape);
              OnnxTensor m = OnnxTensor.createTensor(env, direct(fill(ids.length, 1)), shape);
@@ -432,7 +478,7 @@ public final class ServingBench {
     }
 
     private static void runBare(OrtEnvironment env, OrtSession session, long[] ids, int batch) throws Exception {
-        long[] shape = {batch, SEQ};
+        long[] shape = {batch, ids.length / batch};
         try (OnnxTensor i = OnnxTensor.createTensor(env, direct(ids), shape);
              OnnxTensor m = OnnxTensor.createTensor(env, direct(fill(ids.length, 1)), shape);
              OnnxTensor t = OnnxTensor.createTensor(env, direct(fill(ids.length, 0)), shape);
@@ -445,14 +491,19 @@ public final class ServingBench {
 
     /** [CLS] + 126 random word-piece ids + [SEP] per row, fixed seed. */
     static long[] tokenIds(int batch) {
+        return tokenIds(batch, SEQ);
+    }
+
+    /** [CLS] + {@code seq - 2} random word-piece ids + [SEP] per row, fixed seed. */
+    static long[] tokenIds(int batch, int seq) {
         Random random = new Random(42);
-        long[] ids = new long[batch * SEQ];
+        long[] ids = new long[batch * seq];
         for (int b = 0; b < batch; b++) {
-            ids[b * SEQ] = 101;
-            for (int t = 1; t < SEQ - 1; t++) {
-                ids[b * SEQ + t] = 1000 + random.nextInt(28000);
+            ids[b * seq] = 101;
+            for (int t = 1; t < seq - 1; t++) {
+                ids[b * seq + t] = 1000 + random.nextInt(28000);
             }
-            ids[b * SEQ + SEQ - 1] = 102;
+            ids[b * seq + seq - 1] = 102;
         }
         return ids;
     }
@@ -469,11 +520,15 @@ public final class ServingBench {
     }
 
     static byte[] binaryHeader(int batch) {
-        int size = batch * SEQ * 8;
+        return binaryHeader(batch, SEQ);
+    }
+
+    private static byte[] binaryHeader(int batch, int seq) {
+        int size = batch * seq * 8;
         StringBuilder sb = new StringBuilder("{\"inputs\":[");
         for (int k = 0; k < INPUTS.length; k++) {
             sb.append(k > 0 ? "," : "").append("{\"name\":\"").append(INPUTS[k]).append("\",\"datatype\":\"INT64\",")
-                    .append("\"shape\":[").append(batch).append(',').append(SEQ).append("],")
+                    .append("\"shape\":[").append(batch).append(',').append(seq).append("],")
                     .append("\"parameters\":{\"binary_data_size\":").append(size).append("}}");
         }
         return sb.append("],\"parameters\":{\"binary_data_output\":true}}").toString()
@@ -482,7 +537,7 @@ public final class ServingBench {
 
     static byte[] binaryRequest(long[] ids, int batch) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.write(binaryHeader(batch));
+        out.write(binaryHeader(batch, ids.length / batch));
         for (long[] values : new long[][]{ids, fill(ids.length, 1), fill(ids.length, 0)}) {
             ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
             for (long v : values) {
@@ -498,7 +553,8 @@ public final class ServingBench {
         long[][] data = {ids, fill(ids.length, 1), fill(ids.length, 0)};
         for (int k = 0; k < INPUTS.length; k++) {
             sb.append(k > 0 ? "," : "").append("{\"name\":\"").append(INPUTS[k]).append("\",\"datatype\":\"INT64\",")
-                    .append("\"shape\":[").append(batch).append(',').append(SEQ).append("],\"data\":[");
+                    .append("\"shape\":[").append(batch).append(',').append(ids.length / batch)
+                    .append("],\"data\":[");
             for (int i = 0; i < data[k].length; i++) {
                 sb.append(i > 0 ? "," : "").append(data[k][i]);
             }
