@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -56,7 +57,10 @@ class JarLaunchTest {
             }
             assertTrue(port > 0, "no 'Vigil listening' line in:\n" + seen);
             // The start-up log is the device, the model table and the address: no library chatter, no warnings.
-            String startup = seen.toString();
+            // A loaded machine may add one notice per model that its probe warm-up had not settled in time: how fast
+            // the statistics warm depends on the machine, not on the start-up log's shape.
+            String startup = seen.toString().lines().filter(l -> !l.contains("probe statistics still speeding up"))
+                    .collect(Collectors.joining("\n", "", "\n"));
             assertTrue(startup.contains("INFO dev.vigil.server.serving.SessionFactory - Device: CPU (--device cpu)"), startup);
             Matcher header = Pattern.compile("(\\d+) of \\1 model\\(s\\) ready on device cpu").matcher(startup);
             assertTrue(header.find(), startup);
