@@ -102,7 +102,15 @@ public final class QuantCostBench {
         for (int i = 0; i < taps.size(); i++) {
             stats.add(new QuantRangeStat(6.0));
         }
-        String[] names = {"SIMD sum (bandwidth floor)", "copy into a heap block", "QuantRangeStat.observe"};
+        // one 32-row block of a 384-wide tap, in cache: the row loop and the histogram without memory traffic
+        RowLayout hotLayout = layouts.stream().filter(l -> l.width == 384).findFirst().orElse(layouts.get(0));
+        float[] hot = new float[32 * hotLayout.width];
+        taps.get(layouts.indexOf(hotLayout)).data().get(0, hot, 0, hot.length);
+        int hotBlocks = (int) (floats / hot.length);
+        QuantRows rows = new QuantRows(hotLayout.width);
+        AbsHistogram hist = new AbsHistogram();
+        String[] names = {"SIMD sum (bandwidth floor)", "copy into a heap block", "row loop, block in cache",
+            "histogram, block in cache", "QuantRangeStat.observe"};
         double[][] ms = new double[names.length][rounds];
         for (int r = -5; r < rounds; r++) {
             for (int v = 0; v < names.length; v++) {
@@ -120,6 +128,17 @@ public final class QuantCostBench {
                             copy(t.data(), block);
                         }
                         sink = block[7];
+                    }
+                    case 2 -> {
+                        for (int i = 0; i < hotBlocks; i++) {
+                            rows.reduce(hot, 32, hotLayout.width, 0.1f);
+                            rows.widen(hotLayout.width);
+                        }
+                    }
+                    case 3 -> {
+                        for (int i = 0; i < hotBlocks; i++) {
+                            hist.addAll(hot, hot.length);
+                        }
                     }
                     default -> {
                         for (int i = 0; i < taps.size(); i++) {
