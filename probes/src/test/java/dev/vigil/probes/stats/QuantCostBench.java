@@ -32,8 +32,10 @@ import java.util.Set;
 /**
  * The quantization-range statistic alone on real MiniLM taps (one tapped run, its taps kept in direct buffers), per
  * request on one thread, next to the memory-bandwidth floor: one SIMD pass summing the same tensors' bytes straight
- * from their direct buffers, and a plain copy of them into a heap block (what the statistic's row loop reads). The
- * variants run interleaved round by round, so machine load hits them alike. Not a unit test:
+ * from their direct buffers, and a plain copy of them into a heap block (what the statistic's row loop reads); and the
+ * statistic's row loop and histogram alone over as many values of one 32-row block held in cache (their arithmetic
+ * without memory traffic). The variants run interleaved round by round, so machine load hits them alike. Not a unit
+ * test:
  * {@code java -cp ... dev.vigil.probes.stats.QuantCostBench [model] [batch] [tokens] [rounds]}.
  */
 public final class QuantCostBench {
