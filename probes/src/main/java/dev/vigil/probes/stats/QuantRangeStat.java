@@ -30,7 +30,6 @@ final class QuantRangeStat {
     private static final int FLOAT_ROWS = 32;
     private final double outlierThreshold;
     private final AbsHistogram histogram = new AbsHistogram();
-    private float[] row = new float[0];
     /** Up to {@value #FLOAT_ROWS} real rows, one after the other, reduced together. */
     private float[] block = new float[0];
     /** The per-channel accumulators: the row loop's float sums, the window's and the cumulative double ones. */
@@ -58,7 +57,6 @@ final class QuantRangeStat {
         }
         FloatBuffer data = t.data();
         float[] blk = block;
-        chooseSides(data, layout);
         boolean first = true;
         float k = 0f;
         int n = 0;
@@ -79,10 +77,16 @@ final class QuantRangeStat {
                 }
                 real++;
                 if (++n == FLOAT_ROWS) {
+                    if (real == FLOAT_ROWS) {
+                        chooseSides(n, w);
+                    }
                     reduce(n, w, k);
                     n = 0;
                 }
             }
+        }
+        if (real < FLOAT_ROWS) {
+            chooseSides(n, w);
         }
         reduce(n, w, k);
         close(data, layout, real, k);
@@ -123,34 +127,23 @@ final class QuantRangeStat {
         acc = new QuantRows(w);
         Arrays.fill(acc.min, Float.POSITIVE_INFINITY);
         Arrays.fill(acc.max, Float.NEGATIVE_INFINITY);
-        row = new float[w];
         block = new float[FLOAT_ROWS * w];
     }
 
     /**
-     * Sets each channel's sides for the request: the opposite signs of its Σx and Σx³ over that block's
-     * rows (from the request alone, so that its counters do not depend on what came before).
+     * Sets each channel's sides for the request from its first block ({@code n} rows of {@link #block}): the
+     * opposite signs of its Σx and Σx³ over them (from the request alone, so that its counters do not depend on what
+     * came before).
      */
-    private void chooseSides(FloatBuffer data, RowLayout layout) {
-        int w = layout.width;
-        float[] r = row;
+    private void chooseSides(int n, int w) {
+        float[] blk = block;
         float[] q1 = acc.q1;
         float[] q3 = acc.q3;
-        Arrays.fill(q1, 0f);
-        Arrays.fill(q3, 0f);
-        int seen = 0;
-        for (int b = 0; b < layout.batch && seen < FLOAT_ROWS; b++) {
-            for (int i = 0; i < layout.rowsPerSequence && seen < FLOAT_ROWS; i++) {
-                if (!layout.real(b, i)) {
-                    continue;
-                }
-                data.get(layout.offset(b, i), r, 0, w);
-                for (int j = 0; j < w; j++) {
-                    float v = r[j];
-                    q1[j] += v;
-                    q3[j] += v * v * v;
-                }
-                seen++;
+        for (int r = 0, off = 0; r < n; r++, off += w) {
+            for (int j = 0; j < w; j++) {
+                float v = blk[off + j];
+                q1[j] += v;
+                q3[j] += v * v * v;
             }
         }
         for (int j = 0; j < w; j++) {
