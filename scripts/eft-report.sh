@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The EFT report's runs (docs/EFT.md section 4): train pre-norm, post-norm and EFT on the marker-majority
 # task with one budget, in one sequential run, then serve them with Vigil and evaluate them over HTTP.
-#   scripts/eft-report.sh train [LOG_DIR]          train + export models/<arch>-<len>/ (256, then 512)
+#   scripts/eft-report.sh train [LOG_DIR]          train + export $MODELS/<arch>-<len>/ (256, then 512)
 #   scripts/eft-report.sh evaluate JAR [LOG_DIR]   serve the six models, send validation + training sets
+# MODELS (default models, the bundled ones, which train overwrites): the model repository to write and read.
+# LENS (default "256 512"), ARCHS (default "prenorm postnorm eft"): what to train or evaluate. Training is seeded (--seed 1, --threads 2): the same machine
+# repeats it exactly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true
 phase=${1:?train or evaluate}
 LENS=${LENS:-"256 512"}
-ARCHS="prenorm postnorm eft"
+MODELS=${MODELS:-models}
+ARCHS=${ARCHS:-"prenorm postnorm eft"}
 
 case "$phase" in
 train)
@@ -21,6 +25,7 @@ train)
       scripts/exporter.sh train --arch "$arch" --seq-len "$len" --task majority \
         --classes 4 --noise 27 --max-other $((3 * len / 32)) --margin $((len / 32)) \
         --train-size 512 --epochs 6 --batch-size 32 --lr 0.002 --warmup 16 --validation-size 256 --log-every 0 \
+        --seed 1 --threads 2 --models "$MODELS" \
         2>&1 | tee -a "$log/train.log"
     done
   done
@@ -37,7 +42,7 @@ evaluate)
       # one server per model: with three 1024-token models in one server, the 2nd and 3rd had nearly all
       # probed requests dropped (docs/EFT.md 4), which takes sequences out of the statistics
       repo="$log/models-$name"
-      rm -rf "${repo:?}" && mkdir -p "$repo" && cp -r "models/$name" "$repo/"
+      rm -rf "${repo:?}" && mkdir -p "$repo" && cp -r "$MODELS/$name" "$repo/"
       # one statistics window = exactly the 512 validation sequences, so the gauges describe that set
       python3 -c "import json,sys; p=sys.argv[1]; c=json.load(open(p)); c['probe']['window_tokens']=512*$len; json.dump(c,open(p,'w'),indent=2)" \
         "$repo/$name/config.json"

@@ -93,8 +93,10 @@ public final class ExporterCli {
         float learningRate;
         @Option(names = "--warmup", defaultValue = "100", description = "Linear learning-rate warm-up steps (default: ${DEFAULT-VALUE}).")
         int warmup;
-        @Option(names = "--seed", defaultValue = "1", description = "Seed of the training/validation data streams (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--seed", defaultValue = "1", description = "Seed of the training/validation data streams, the shuffles and the initial weights (default: ${DEFAULT-VALUE}).")
         long seed;
+        @Option(names = "--threads", defaultValue = "2", description = "PyTorch intra-op threads; the same seed repeats a run exactly only at the same thread count; 0: one per core (default: ${DEFAULT-VALUE}).")
+        int threads;
         @Option(names = "--validation-size", defaultValue = "512", description = "Held-out sequences scored after every epoch (default: ${DEFAULT-VALUE}).")
         int validationSize;
         @Option(names = "--log-every", defaultValue = "50", description = "Steps between progress lines; 0 for epoch lines only (default: ${DEFAULT-VALUE}).")
@@ -116,12 +118,13 @@ public final class ExporterCli {
             };
             ModelOptions options = shape.options(architecture, seqLen, task.vocabSize());
             TrainingOptions training = new TrainingOptions(epochs, steps, batchSize, learningRate, warmup, seed,
-                    validationSize, logEvery, trainSize);
+                    validationSize, logEvery, trainSize, threads);
             String dirName = name != null ? name : architecture.cliName() + "-" + seqLen;
             try (NDManager manager = NDManager.newBaseManager()) {
-                SequenceClassifier model = SequenceClassifier.create(options, manager);
-                System.out.printf(Locale.ROOT, "%s: %,d parameters, vocab %d, seq_len %d%n",
-                        dirName, model.parameterCount(), options.vocabSize(), seqLen);
+                SequenceClassifier model = SequenceClassifier.create(options, manager, seed);
+                System.out.printf(Locale.ROOT, "%s: %,d parameters, vocab %d, seq_len %d, seed %d, threads %s%n",
+                        dirName, model.parameterCount(), options.vocabSize(), seqLen, seed,
+                        threads > 0 ? threads : "default");
                 List<EpochResult> results = new ClassifierTrainer(model, task, training, System.out).train(manager);
                 Path dir = models.resolve(dirName);
                 ModelDirectory.write(dir, OnnxExporter.export(model, dirName), maxBatchSize, options, task, training,

@@ -1,5 +1,6 @@
 package dev.vigil.exporter;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -43,11 +44,25 @@ public final class SequenceClassifier extends AbstractBlock {
         return options;
     }
 
-    /** Creates the classifier and initializes its parameters on {@code manager}. */
+    /**
+     * Creates the classifier and initializes its parameters on {@code manager} from the engine's random
+     * generator as it stands (a new process starts it from a random state): for throw-away models whose
+     * weights do not matter (parameter counts, timing, parity checks that redraw them).
+     */
     public static SequenceClassifier create(ModelOptions options, NDManager manager) {
         SequenceClassifier model = new SequenceClassifier(options);
         model.initialize(manager, DataType.FLOAT32, new Shape(1, options.seqLen()));
         return model;
+    }
+
+    /**
+     * Creates the classifier with initial weights drawn after seeding the engine's random generator
+     * with {@code seed}: the same seed and options give the same weights, bit for bit, in any process.
+     */
+    public static SequenceClassifier create(ModelOptions options, NDManager manager, long seed) {
+        // PyTorch's generator: every N(0, 0.02) tensor is drawn from it, in the block tree's fixed order
+        Engine.getInstance().setRandomSeed(Long.hashCode(seed));
+        return create(options, manager);
     }
 
     /** Number of trainable scalars, summed over the initialized parameter tensors. */

@@ -28,18 +28,19 @@ class TrainExportSmokeTest {
         KeyValueRetrievalTask task = new KeyValueRetrievalTask(16, 4, 4, 4, 1);
         ModelOptions options = new ModelOptions(architecture, task.vocabSize(), 16, 16, 1, 2, 32, 4,
                 MlpActivation.GELU, Pooling.MEAN);
-        TrainingOptions training = new TrainingOptions(3, 40, 16, 0.01f, 5, 11, 128, 20, 0);
+        TrainingOptions training = new TrainingOptions(3, 40, 16, 0.01f, 5, 11, 128, 20, 0, 0);
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         try (NDManager manager = NDManager.newBaseManager()) {
-            SequenceClassifier model = SequenceClassifier.create(options, manager);
+            SequenceClassifier model = SequenceClassifier.create(options, manager, 11);
             List<EpochResult> epochs = new ClassifierTrainer(model, task, training,
                     new PrintStream(log, true, StandardCharsets.UTF_8)).train(manager);
 
             double first = epochs.get(0).loss();
             double last = epochs.get(epochs.size() - 1).loss();
             assertTrue(last < 0.8 * first, "loss should fall: " + first + " -> " + last);
-            // 0.4 is about 4 standard deviations of chance (0.25) on 128 validation sequences; PyTorch's
-            // multi-threaded reductions make the seeded run vary (one CI run of the EFT reached 0.49).
+            // 0.4 is about 4 standard deviations of chance (0.25) on 128 validation sequences. The run is seeded,
+            // but it runs at the machine's default thread count, and other thread counts and CPUs round
+            // PyTorch's reductions differently, which a training run amplifies.
             assertTrue(epochs.get(2).validationAccuracy() > 0.4,
                     "one pair: the value token alone answers; chance is 0.25, got " + epochs.get(2).validationAccuracy());
             String progress = log.toString(StandardCharsets.UTF_8);
