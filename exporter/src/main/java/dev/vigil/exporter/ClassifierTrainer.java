@@ -22,8 +22,8 @@ import java.util.Locale;
  * {@link TrainingSet} shuffled every epoch) with a manual
  * {@link GradientCollector} loop, softmax cross-entropy and Adam, printing a progress line
  * (epoch, step, loss, accuracy, tokens/s). Nothing in the loop draws random numbers: with a model from
- * {@link SequenceClassifier#create(ModelOptions, NDManager, long)} and a fixed thread count the whole run
- * repeats bit for bit.
+ * {@link SequenceClassifier#create(ModelOptions, NDManager, long)} and a fixed thread count, what is left to
+ * vary between runs is the rounding of PyTorch's threaded CPU kernels (none in a small model's run).
  */
 public final class ClassifierTrainer {
     private final SequenceClassifier model;
