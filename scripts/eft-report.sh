@@ -4,8 +4,8 @@
 #   scripts/eft-report.sh train [LOG_DIR]          train + export $MODELS/<arch>-<len>/ (256, then 512)
 #   scripts/eft-report.sh evaluate JAR [LOG_DIR]   serve the six models, send validation + training sets
 # MODELS (default models, the bundled ones, which train overwrites): the model repository to write and read.
-# LENS (default "256 512"), ARCHS (default "prenorm postnorm eft"): what to train or evaluate. Training is seeded (--seed 1, --threads 2): the same machine
-# repeats it exactly.
+# LENS (default "256 512"), ARCHS (default "prenorm postnorm eft"): what to train or evaluate.
+# --seed 1 fixes the data, the shuffles and the initial weights; --threads 2 the PyTorch thread count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true
