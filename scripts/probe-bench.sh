@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs a bench from this checkout's compiled classes, without installing snapshots into ~/.m2.
 # Args go to ProbeBench: requests per variant (default 60), concurrency (default 2), warm-up rounds (default 1).
-# "scripts/probe-bench.sh profile [model batch tokens rounds]" runs ProbeCostProfile instead: ORT time with and
-# without taps, and each statistic's CPU time per request on the real taps.
+# "scripts/probe-bench.sh profile [model batch tokens rounds [padded]]" runs ProbeCostProfile instead: ORT time with
+# and without taps, and each statistic's CPU time per request on the real taps ("padded": right-padded sequences).
 # "scripts/probe-bench.sh quantcost [model batch tokens rounds]" runs QuantCostBench: the quantization-range statistic
 # alone on real taps next to the memory-bandwidth floor (one SIMD read of the same bytes).
 # "scripts/probe-bench.sh ingraph [model batch tokens rounds]" runs InGraphBench: bytes leaving the run and time per

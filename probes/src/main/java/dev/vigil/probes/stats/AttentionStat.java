@@ -125,7 +125,7 @@ final class AttentionStat {
                     }
                     int position = i + offset;
                     int nVisible = nk;
-                    if (position < tk - 1 && laterKeysZero(block, from, position, tk, maskKeys, b, request)) {
+                    if (position < tk - 1 && laterKeysZero(block, from, position, nk)) {
                         nVisible = position >= 0 ? visible[position] : 0;
                     }
                     sums.addQuery(p0, plogp, nVisible, invLog);
@@ -163,11 +163,14 @@ final class AttentionStat {
         }
     }
 
-    /** Whether every unmasked key after {@code position} has probability 0 (a causal row). */
-    private static boolean laterKeysZero(float[] r, int from, int position, int tk, boolean maskKeys, int b,
-                                         ProbedBatch request) {
-        for (int k = tk - 1; k > position; k--) {
-            if (r[from + k] != 0f && (!maskKeys || request.real(b, k))) {
+    /**
+     * Whether every unmasked key after {@code position} has probability 0 (a causal row): the row's unmasked keys
+     * ({@link #keys}, {@code nk} of them) from the last, so that padding after the real tokens is not scanned on every
+     * row, and a row that is not causal stops at its last key.
+     */
+    private boolean laterKeysZero(float[] r, int from, int position, int nk) {
+        for (int m = nk - 1; m >= 0 && keys[m] > position; m--) {
+            if (r[from + keys[m]] != 0f) {
                 return false;
             }
         }

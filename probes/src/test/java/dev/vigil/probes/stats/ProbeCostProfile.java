@@ -32,7 +32,8 @@ import java.util.Set;
  * written into reused direct buffers, interleaved), then each statistic's update over those taps on one thread, per
  * request, summed per statistic over the model's sites, and a whole {@link ModelProbe#observe}. Prints wall ms and
  * CPU ms (process CPU for ORT, whose threads are the only busy ones then; thread CPU for the statistics). Not a unit
- * test: {@code java -cp ... dev.vigil.probes.stats.ProbeCostProfile [model] [batch] [tokens] [rounds]}.
+ * test: {@code java -cp ... dev.vigil.probes.stats.ProbeCostProfile [model] [batch] [tokens] [rounds] [padded]}
+ * ({@code padded}: each sequence has 16 to T real tokens, then padding, and the statistics see the mask).
  */
 public final class ProbeCostProfile {
     private ProbeCostProfile() {
@@ -43,6 +44,8 @@ public final class ProbeCostProfile {
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 8;
         int tokens = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 7;
+        // "padded": each sequence right-padded after a random 16..T real tokens, as a batch of varied texts is
+        boolean padded = args.length > 4 && args[4].equals("padded");
         byte[] bytes = Files.readAllBytes(model);
         List<ProbeSite> sites = SiteDiscovery.discover(OnnxModels.parse(bytes));
         Set<String> taps = new LinkedHashSet<>();
@@ -54,10 +57,15 @@ public final class ProbeCostProfile {
         long[] ids = new long[batch * tokens];
         long[] mask = new long[batch * tokens];
         Random random = new Random(42);
-        for (int i = 0; i < ids.length; i++) {
-            int t = i % tokens;
-            ids[i] = t == 0 ? 101 : t == tokens - 1 ? 102 : 1000 + random.nextInt(28000);
-            mask[i] = 1;
+        byte[] realTokens = new byte[batch * tokens];
+        for (int b = 0; b < batch; b++) {
+            int length = padded ? Math.min(tokens, 16 + random.nextInt(Math.max(1, tokens - 15))) : tokens;
+            for (int t = 0; t < tokens; t++) {
+                int i = b * tokens + t;
+                ids[i] = t >= length ? 0 : t == 0 ? 101 : t == length - 1 ? 102 : 1000 + random.nextInt(28000);
+                mask[i] = t < length ? 1 : 0;
+                realTokens[i] = (byte) mask[i];
+            }
         }
         Map<String, TapTensor> tensors = new HashMap<>();
         double[] plainMs = new double[rounds];
@@ -110,13 +118,13 @@ public final class ProbeCostProfile {
                 pinned.values().forEach(OnnxTensor::close);
             }
         }
-        System.out.printf("MiniLM %d x %d, %d taps (%.1f MB), ORT 2 intra-op threads, medians of %d runs%n", batch,
-                tokens, taps.size(), bytesOf(tensors) / 1e6, rounds);
+        System.out.printf("MiniLM %d x %d%s, %d taps (%.1f MB), ORT 2 intra-op threads, medians of %d runs%n", batch,
+                tokens, padded ? ", right-padded" : "", taps.size(), bytesOf(tensors) / 1e6, rounds);
         System.out.printf("| ORT run | wall ms | CPU ms |%n|---|---|---|%n");
         System.out.printf("| plain | %.1f | %.1f |%n", median(plainMs), median(plainCpu));
         System.out.printf("| tapped, pinned outputs | %.1f | %.1f |%n", median(tappedMs), median(tappedCpu));
 
-        ProbedBatch request = new ProbedBatch(batch, tokens, null, tensors);
+        ProbedBatch request = new ProbedBatch(batch, tokens, padded ? realTokens : null, tensors);
         ProbeSettings settings = ProbeSettings.defaults();
         Map<String, double[]> perStat = new LinkedHashMap<>();
         for (String stat : List.of("dead neurons", "massive activations + token cosine (one read)",
