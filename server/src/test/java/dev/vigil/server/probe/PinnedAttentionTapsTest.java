@@ -14,13 +14,9 @@ import dev.vigil.server.protocol.InferRequest;
 import dev.vigil.server.protocol.InferRequestParser;
 import dev.vigil.server.protocol.InferResponse;
 import dev.vigil.server.serving.Device;
-import dev.vigil.server.serving.InferenceService;
 import dev.vigil.server.serving.ModelConfig;
 import dev.vigil.server.serving.ModelPreparer;
 import dev.vigil.server.serving.ModelSession;
-import dev.vigil.server.serving.RunObserver;
-import dev.vigil.server.serving.ServedModel;
-import dev.vigil.server.serving.ServingMetrics;
 import dev.vigil.server.serving.SessionFactory;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.Test;
@@ -66,16 +62,7 @@ class PinnedAttentionTapsTest {
         try (ProbeLayer layer = new ProbeLayer(new ProbeCapacity(64, 2, 60_000), THREADS, 1L << 30, 0, 1, 512,
                 new PrometheusRegistry())) {
             ModelPreparer.Prepared prepared = layer.prepare("m", config, bytes);
-            try (ModelSession plainSession = ModelSession.open(factory, bytes, Set.of());
-                 ModelSession tappedSession = ModelSession.open(factory, prepared.model(),
-                         prepared.internalOutputs())) {
-                ServedModel plain = new ServedModel("plain", ModelConfig.empty(), plainSession, 8, 512, null,
-                        Map.of());
-                ServedModel tapped = new ServedModel("m", config, tappedSession, 8, 512, null, Map.of());
-                InferenceService plainService = new InferenceService(factory.environment(), new ServingMetrics(),
-                        RunObserver.NONE);
-                InferenceService tappedService = new InferenceService(factory.environment(), new ServingMetrics(),
-                        layer);
+            try (PlainAndTapped run = PlainAndTapped.open(factory, bytes, prepared, config, layer)) {
                 ProbedModel probed = layer.probed("m");
                 TapBufferPool pool = probed.buffers();
                 assertTrue(probed.taps().size() > 6, "MiniLM has attention and activation taps: " + probed.taps());
@@ -83,10 +70,10 @@ class PinnedAttentionTapsTest {
                 Random random = new Random(11);
                 List<long[][]> served = new ArrayList<>();
                 // B = 2, T = 12 = heads: the run the pool learns the tap shapes from
-                served.add(serve(plainService, plain, tappedService, tapped, tokens(random, 2, HEADS)));
+                served.add(serve(run, tokens(random, 2, HEADS)));
                 waitForProbed(probed, 1);
                 assertTrue(pool.pinning(), "the shapes were learned from the first run");
-                served.add(serve(plainService, plain, tappedService, tapped, tokens(random, 2, 15)));
+                served.add(serve(run, tokens(random, 2, 15)));
                 waitForProbed(probed, 2);
                 assertEquals(0, pool.mismatches(), "the 15-token run wrote into a set of the learned shapes");
                 assertEquals(1, pool.live(), "its set went back to the pool for the next (2, 15) request");
@@ -102,7 +89,7 @@ class PinnedAttentionTapsTest {
                                 // few shapes, so that sets are reused while other threads' runs are in flight
                                 int b = 1 + own.nextInt(3);
                                 int t = HEADS - 2 + own.nextInt(5);
-                                mine.add(serve(plainService, plain, tappedService, tapped, tokens(own, b, t)));
+                                mine.add(serve(run, tokens(own, b, t)));
                             }
                             return mine;
                         }));
@@ -118,16 +105,15 @@ class PinnedAttentionTapsTest {
                 assertTrue(pool.pinning());
                 assertEquals(0, probed.dropped());
 
-                assertSameStatistics(reference(probed, tappedSession, served), probed.probe().snapshot());
+                assertSameStatistics(reference(probed, run.tappedSession(), served), probed.probe().snapshot());
             }
         }
     }
 
     /** Serves one request of ids and mask to both models; asserts the outputs are bit-identical. */
-    private static long[][] serve(InferenceService plainService, ServedModel plain, InferenceService tappedService,
-                                  ServedModel tapped, long[][] request) {
-        InferResponse expected = plainService.infer(plain, request(request));
-        InferResponse actual = tappedService.infer(tapped, request(request));
+    private static long[][] serve(PlainAndTapped run, long[][] request) {
+        InferResponse expected = run.plainService().infer(run.plain(), request(request));
+        InferResponse actual = run.tappedService().infer(run.tapped(), request(request));
         assertArrayEquals(bytes(expected), bytes(actual), "the probed model's output is the plain model's");
         return request;
     }

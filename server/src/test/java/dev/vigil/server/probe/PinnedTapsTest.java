@@ -14,13 +14,8 @@ import dev.vigil.server.protocol.InferRequest;
 import dev.vigil.server.protocol.InferRequestParser;
 import dev.vigil.server.protocol.InferResponse;
 import dev.vigil.server.serving.Device;
-import dev.vigil.server.serving.InferenceService;
 import dev.vigil.server.serving.ModelConfig;
 import dev.vigil.server.serving.ModelPreparer;
-import dev.vigil.server.serving.ModelSession;
-import dev.vigil.server.serving.RunObserver;
-import dev.vigil.server.serving.ServedModel;
-import dev.vigil.server.serving.ServingMetrics;
 import dev.vigil.server.serving.SessionFactory;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.Test;
@@ -30,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -59,18 +53,9 @@ class PinnedTapsTest {
                 new ObjectMapper().readTree("{\"window_tokens\": 100000}"));
         try (ProbeLayer layer = new ProbeLayer(4, 2, 1L << 30, new PrometheusRegistry())) {
             ModelPreparer.Prepared prepared = layer.prepare("m", config, bytes);
-            try (ModelSession plainSession = ModelSession.open(factory, bytes, Set.of());
-                 ModelSession tappedSession = ModelSession.open(factory, prepared.model(),
-                         prepared.internalOutputs())) {
-                ServedModel plain = new ServedModel("plain", ModelConfig.empty(), plainSession, 8, 512, null,
-                        Map.of());
-                ServedModel tapped = new ServedModel("m", config, tappedSession, 8, 512, null, Map.of());
-                InferenceService plainService = new InferenceService(factory.environment(), new ServingMetrics(),
-                        RunObserver.NONE);
-                InferenceService tappedService = new InferenceService(factory.environment(), new ServingMetrics(),
-                        layer);
+            try (PlainAndTapped run = PlainAndTapped.open(factory, bytes, prepared, config, layer)) {
                 ProbedModel probed = layer.probed("m");
-                assertArrayEquals(new long[]{-1, -1, F}, tappedSession.declaredShape("act"),
+                assertArrayEquals(new long[]{-1, -1, F}, run.tappedSession().declaredShape("act"),
                         "the graph declares the hidden width");
                 // the shapes a graph declaring nothing would teach at (5,3): act as [B,T,B]; (2,3) then fails pinned,
                 // is retried and relearns [B,T,5] from what the graph declares
@@ -84,8 +69,8 @@ class PinnedTapsTest {
                     int t = requests[i][1];
                     float[] x = matrix(random, 1, b * t * D)[0];
                     InferRequest request = request(x, b, t);
-                    InferResponse expected = plainService.infer(plain, request);
-                    InferResponse actual = tappedService.infer(tapped, request(x, b, t));
+                    InferResponse expected = run.plainService().infer(run.plain(), request);
+                    InferResponse actual = run.tappedService().infer(run.tapped(), request(x, b, t));
                     assertArrayEquals(bytes(expected), bytes(actual), "request " + i + ": y is bit-identical");
                     waitForProbed(probed, i + 1);
                     for (int r = 0; r < b * t; r++) {
