@@ -55,11 +55,6 @@ final class TokenCosineStat {
     private long sequencesTotal;
     private long nonFiniteTotal;
 
-    /** Compiles the SIMD loops now (class initialization) if they were not yet: call where a delay is harmless. */
-    static void prepare() {
-        // the static initializer did the work
-    }
-
     /**
      * Interpreted, the SIMD loops allocate an object per vector operation; they are compiled here, on a short row,
      * when the first residual site is set up (at model load), and checked against the double path.
@@ -95,7 +90,6 @@ final class TokenCosineStat {
             throw new IllegalArgumentException("SIMD token cosine needs the jdk.incubator.vector module");
         }
         this.vectorized = vectorized;
-        prepare();
     }
 
     void observe(TapTensor t, RowLayout layout) {
