@@ -16,39 +16,56 @@ final class DeadNeuronStat {
     /** {@code |a|} summed in float over up to {@value #FLOAT_ROWS} rows, then moved to {@link #sumAbs}. */
     private float[] floatSumAbs = new float[0];
     private float[] row = new float[0];
+    /** Rows in {@link #floatSumAbs} since it last moved to {@link #sumAbs}. */
+    private int pendingRows;
     private long rows;
 
     DeadNeuronStat(double dormantTau) {
         this.dormantTau = dormantTau;
     }
 
+    /** Adds a request's real rows, read from the tap. */
     void observe(TapTensor t, RowLayout layout) {
         int w = layout.width;
-        ensureWidth(w);
         FloatBuffer data = t.data();
-        float[] mx = maxActivation;
-        float[] fa = floatSumAbs;
+        ensureWidth(w);
         float[] r = row;
-        int block = 0;
         for (int b = 0; b < layout.batch; b++) {
             for (int i = 0; i < layout.rowsPerSequence; i++) {
-                if (!layout.real(b, i)) {
-                    continue;
-                }
-                data.get(layout.offset(b, i), r, 0, w);
-                for (int j = 0; j < w; j++) {
-                    float v = r[j];
-                    mx[j] = Math.max(mx[j], v);
-                    fa[j] += Math.abs(v);
-                }
-                rows++;
-                if (++block == FLOAT_ROWS) {
-                    flush(w);
-                    block = 0;
+                if (layout.real(b, i)) {
+                    data.get(layout.offset(b, i), r, 0, w);
+                    addRows(r, 1, w);
                 }
             }
         }
-        flush(w);
+        endRequest();
+    }
+
+    /**
+     * Adds {@code n} real rows of a request, {@code w} channels each, one after the other in {@code block} (the rows a
+     * {@link QuantRangeStat} of the same tensor copied, so that the tap is read once); {@link #endRequest} follows the
+     * request's last rows. The same sums as {@link #observe}, bit for bit.
+     */
+    void addRows(float[] block, int n, int w) {
+        ensureWidth(w);
+        float[] mx = maxActivation;
+        float[] fa = floatSumAbs;
+        for (int r = 0, off = 0; r < n; r++, off += w) {
+            for (int j = 0; j < w; j++) {
+                float v = block[off + j];
+                mx[j] = Math.max(mx[j], v);
+                fa[j] += Math.abs(v);
+            }
+            rows++;
+            if (++pendingRows == FLOAT_ROWS) {
+                flush(w);
+            }
+        }
+    }
+
+    /** Ends a request's rows: their float sums move to double. */
+    void endRequest() {
+        flush(floatSumAbs.length);
     }
 
     private void flush(int w) {
@@ -56,6 +73,7 @@ final class DeadNeuronStat {
             sumAbs[j] += floatSumAbs[j];
         }
         Arrays.fill(floatSumAbs, 0f);
+        pendingRows = 0;
     }
 
     DeadNeuronSnapshot snapshot() {
@@ -79,6 +97,11 @@ final class DeadNeuronStat {
             }
         }
         return new DeadNeuronSnapshot(w, rows, dead, (double) dead / w, dormant, (double) dormant / w);
+    }
+
+    /** The window's {@code Σ|a|} of channel {@code j} so far (its float sums moved to double). */
+    double sumAbs(int j) {
+        return sumAbs[j];
     }
 
     void reset() {

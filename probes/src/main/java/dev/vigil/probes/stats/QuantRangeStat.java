@@ -28,6 +28,8 @@ import java.util.Arrays;
 final class QuantRangeStat {
     /** Rows summed in float before the sums move to double: rounding stays near 32 float ulps. */
     private static final int FLOAT_ROWS = 32;
+    private static final int POSITIVE_INFINITY_KEY = QuantRows.orderKey(Float.floatToRawIntBits(Float.POSITIVE_INFINITY));
+    private static final int NEGATIVE_INFINITY_KEY = QuantRows.orderKey(Float.floatToRawIntBits(Float.NEGATIVE_INFINITY));
     private final double outlierThreshold;
     private final AbsHistogram histogram = new AbsHistogram();
     /** Up to {@value #FLOAT_ROWS} real rows, one after the other, reduced together. */
@@ -41,17 +43,31 @@ final class QuantRangeStat {
     private boolean shifted;
     /** The window's shift of its sums ({@link QuantRows#c1}…): its first row mean (a float). */
     private double shift;
+    /** The dead-neuron statistic of the same tensor that takes the rows this one copies; null when none. */
+    private DeadNeuronStat fed;
 
     QuantRangeStat(double outlierThreshold) {
         this.outlierThreshold = outlierThreshold;
         reset();
     }
 
+    /**
+     * Has {@link #observe} hand every block of rows it copies to {@code dead} (an {@code mlp} site's statistic on this
+     * tensor), so that the tap is read once for both; returns false, taking nothing, when one is fed already.
+     */
+    boolean feed(DeadNeuronStat dead) {
+        if (fed != null) {
+            return false;
+        }
+        fed = dead;
+        return true;
+    }
+
     void observe(TapTensor t, RowLayout layout) {
         int w = layout.width;
-        if (acc.min.length != w) {
+        if (acc.minKey.length != w) {
             if (count > 0) {
-                throw new IllegalArgumentException("site width changed from " + acc.min.length + " to " + w);
+                throw new IllegalArgumentException("site width changed from " + acc.minKey.length + " to " + w);
             }
             allocate(w);
         }
@@ -90,12 +106,18 @@ final class QuantRangeStat {
         }
         reduce(n, w, k);
         close(data, layout, real, k);
+        if (fed != null) {
+            fed.endRequest();
+        }
     }
 
     /** Adds the {@code n} rows of {@link #block} to the per-channel sums and the histogram. */
     private void reduce(int n, int w, float k) {
         if (n == 0) {
             return;
+        }
+        if (fed != null) {
+            fed.addRows(block, n, w);
         }
         acc.reduce(block, n, w, k);
         acc.widen(w);
@@ -125,8 +147,8 @@ final class QuantRangeStat {
     /** Sizes every per-channel array for rows {@code w} wide (only before the first value). */
     private void allocate(int w) {
         acc = new QuantRows(w);
-        Arrays.fill(acc.min, Float.POSITIVE_INFINITY);
-        Arrays.fill(acc.max, Float.NEGATIVE_INFINITY);
+        Arrays.fill(acc.minKey, POSITIVE_INFINITY_KEY);
+        Arrays.fill(acc.maxKey, NEGATIVE_INFINITY_KEY);
         block = new float[FLOAT_ROWS * w];
     }
 
@@ -147,8 +169,9 @@ final class QuantRangeStat {
             }
         }
         for (int j = 0; j < w; j++) {
-            acc.side[j] = Math.copySign(1f, -q1[j]);
-            acc.side3[j] = Math.copySign(1f, -q3[j]);
+            // σ = −sign(Σx): flip the sign bit of the channel's values when their sum's is clear
+            acc.flip[j] = ~Float.floatToRawIntBits(q1[j]) & QuantRows.FLIP;
+            acc.flip3[j] = ~Float.floatToRawIntBits(q3[j]) & QuantRows.FLIP;
         }
         Arrays.fill(q1, 0f);
         Arrays.fill(q3, 0f);
@@ -173,6 +196,11 @@ final class QuantRangeStat {
             for (int j = 0; j < w; j++) {
                 double v = data.get(off + j);
                 if (!Double.isFinite(v)) {
+                    if (Double.isNaN(v)) {
+                        // the row loop's int keys order a NaN by its sign bit; Math.min and max let it win
+                        acc.minKey[j] = QuantRows.NAN_MIN_KEY;
+                        acc.maxKey[j] = QuantRows.NAN_MAX_KEY;
+                    }
                     nonFiniteTotal++;
                     continue;
                 }
@@ -205,8 +233,8 @@ final class QuantRangeStat {
     }
 
     QuantSnapshot snapshot() {
-        float[] channelMin = acc.min;
-        float[] channelMax = acc.max;
+        int[] channelMin = acc.minKey;
+        int[] channelMax = acc.maxKey;
         int channels = channelMin.length;
         if (count == 0) {
             double nan = Double.NaN;
@@ -216,9 +244,11 @@ final class QuantRangeStat {
         float max = Float.NEGATIVE_INFINITY;
         int outliers = 0;
         for (int j = 0; j < channels; j++) {
-            min = Math.min(min, channelMin[j]);
-            max = Math.max(max, channelMax[j]);
-            if (Math.max(Math.abs(channelMin[j]), Math.abs(channelMax[j])) > outlierThreshold) {
+            float lo = QuantRows.fromKey(channelMin[j]);
+            float hi = QuantRows.fromKey(channelMax[j]);
+            min = Math.min(min, lo);
+            max = Math.max(max, hi);
+            if (Math.max(Math.abs(lo), Math.abs(hi)) > outlierThreshold) {
                 outliers++;
             }
         }
@@ -252,8 +282,8 @@ final class QuantRangeStat {
 
     private void reset() {
         histogram.clear();
-        Arrays.fill(acc.min, Float.POSITIVE_INFINITY);
-        Arrays.fill(acc.max, Float.NEGATIVE_INFINITY);
+        Arrays.fill(acc.minKey, POSITIVE_INFINITY_KEY);
+        Arrays.fill(acc.maxKey, NEGATIVE_INFINITY_KEY);
         count = 0;
         shifted = false;
         shift = 0;
@@ -279,9 +309,9 @@ final class QuantRangeStat {
      */
     void observeReduced(ReducedRows r) {
         int w = r.width();
-        if (acc.min.length != w) {
+        if (acc.minKey.length != w) {
             if (count > 0) {
-                throw new IllegalArgumentException("site width changed from " + acc.min.length + " to " + w);
+                throw new IllegalArgumentException("site width changed from " + acc.minKey.length + " to " + w);
             }
             allocate(w);
         }
@@ -312,8 +342,8 @@ final class QuantRangeStat {
         double[] lo = r.channelMin();
         double[] hi = r.channelMax();
         for (int j = 0; j < w; j++) {
-            acc.min[j] = Math.min(acc.min[j], (float) lo[j]);
-            acc.max[j] = Math.max(acc.max[j], (float) hi[j]);
+            acc.minKey[j] = QuantRows.minKey(acc.minKey[j], (float) lo[j]);
+            acc.maxKey[j] = QuantRows.maxKey(acc.maxKey[j], (float) hi[j]);
         }
         int raw = ReducedOutputs.RAW;
         acc.tp1[0] += m[raw];

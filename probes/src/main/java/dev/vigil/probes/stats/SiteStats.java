@@ -19,6 +19,8 @@ final class SiteStats {
     final TokenCosineStat cosine;
     final AttentionStat attention;
     final QuantRangeStat quant;
+    /** Whether {@link #quant} hands its copied rows to {@link #dead}, which then reads no tap of its own. */
+    private final boolean deadFedByQuant;
     private List<Long> observedShape = List.of();
 
     SiteStats(ProbeSite site, ProbeSettings settings, Map<String, QuantRangeStat> quantByTensor) {
@@ -32,6 +34,7 @@ final class SiteStats {
         attention = kind == SiteKind.ATTENTION ? new AttentionStat(settings.sinkEpsilon(), declaredHeads(site)) : null;
         quant = kind == SiteKind.ATTENTION ? null
                 : quantByTensor.computeIfAbsent(site.tensor(), t -> new QuantRangeStat(settings.outlierThreshold()));
+        deadFedByQuant = dead != null && quant.feed(dead);
     }
 
     /** The head count a rank-4 {@code [B,H,Tq,Tk]} attention site declares as a number; 0 when it does not. */
@@ -53,13 +56,16 @@ final class SiteStats {
                 : RowLayout.of(site.tensor(), t, request);
     }
 
-    /** Updates every statistic except the (shared) quant stat, which the caller updates once per tensor. */
+    /**
+     * Updates every statistic except the (shared) quant stat, which the caller updates once per tensor (and which
+     * updates the dead-neuron statistic it feeds).
+     */
     void observe(TapTensor t, TensorLayout layout, ProbedBatch request) {
         if (attention != null) {
             attention.observe(t, (AttentionLayout) layout, request);
         } else {
             RowLayout rows = (RowLayout) layout;
-            if (dead != null) {
+            if (dead != null && !deadFedByQuant) {
                 dead.observe(t, rows);
             }
             if (massive != null) {

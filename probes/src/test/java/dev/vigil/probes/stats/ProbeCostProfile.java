@@ -128,7 +128,8 @@ public final class ProbeCostProfile {
         ProbeSettings settings = ProbeSettings.defaults();
         Map<String, double[]> perStat = new LinkedHashMap<>();
         for (String stat : List.of("dead neurons", "massive activations + token cosine (one read)",
-                "massive activations alone", "token cosine alone", "attention", "quant ranges")) {
+                "massive activations alone", "token cosine alone", "attention",
+                "quant ranges (+ dead neurons fed its rows)")) {
             perStat.put(stat, new double[rounds]);
         }
         double[] observe = new double[rounds];
@@ -173,7 +174,7 @@ public final class ProbeCostProfile {
                     TapTensor t = tensors.get(site.tensor());
                     long a = threadCpu();
                     q.observe(t, RowLayout.of(site.tensor(), t, request));
-                    ns.merge("quant ranges", threadCpu() - a, Long::sum);
+                    ns.merge("quant ranges (+ dead neurons fed its rows)", threadCpu() - a, Long::sum);
                 }
             }
             long a = threadCpu();
