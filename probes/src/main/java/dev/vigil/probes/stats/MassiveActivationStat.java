@@ -39,14 +39,15 @@ final class MassiveActivationStat {
     }
 
     void observe(TapTensor t, RowLayout layout) {
-        observe(t, layout, null);
+        observe(t, layout, null, null);
     }
 
     /**
-     * {@link #observe(TapTensor, RowLayout)} that hands each sequence's rows, as they are read, to {@code cosine} (when
-     * not null), so that the site's two residual statistics read the tap once.
+     * {@link #observe(TapTensor, RowLayout)} that hands each sequence's rows, as they are read, to {@code cosine} and
+     * to the tensor's {@code quant} statistic (each when not null; the quant one gets the whole request, from
+     * {@link QuantRangeStat#startRequest} to {@link QuantRangeStat#endRequest}), so that the tap is read once.
      */
-    void observe(TapTensor t, RowLayout layout, TokenCosineStat cosine) {
+    void observe(TapTensor t, RowLayout layout, TokenCosineStat cosine, QuantRangeStat quant) {
         int w = layout.width;
         if (channelHits.length != w) {
             if (total > 0) {
@@ -61,6 +62,9 @@ final class MassiveActivationStat {
         }
         FloatBuffer data = t.data();
         int[] offsets = rowOffsets;
+        if (quant != null) {
+            quant.startRequest(w);
+        }
         for (int b = 0; b < layout.batch; b++) {
             int rows = 0;
             int firstRow = -1;
@@ -76,7 +80,7 @@ final class MassiveActivationStat {
             if (cosine != null) {
                 cosine.startSequence(w);
             }
-            absMedian.compute(data, offsets, rows, w, cosine);
+            absMedian.compute(data, offsets, rows, w, cosine, quant);
             if (cosine != null) {
                 cosine.endSequence();
             }
@@ -90,6 +94,9 @@ final class MassiveActivationStat {
             if (max > limit) {
                 countMassive(absMedian.values, rows, w, limit);
             }
+        }
+        if (quant != null) {
+            quant.endRequest(t, layout);
         }
     }
 

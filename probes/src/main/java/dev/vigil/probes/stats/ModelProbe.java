@@ -176,7 +176,8 @@ public final class ModelProbe {
             SiteStats s = siteStats.get(i);
             TapTensor t = batch.tensors().get(s.site.tensor());
             s.observe(t, layouts[i], batch);
-            if (s.quant != null && pending.remove(s.quant)) {
+            // a quant statistic streamed by its tensor's residual site was updated in that site's observe
+            if (s.quant != null && !s.quant.streamed() && pending.remove(s.quant)) {
                 s.quant.observe(t, (RowLayout) layouts[i]);
             }
         }
