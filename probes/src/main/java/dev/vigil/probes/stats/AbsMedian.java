@@ -101,15 +101,14 @@ final class AbsMedian {
      * {@link #values} as {@code |x|} and sets {@link #max} and {@link #median}; {@code rows · w > 0}.
      */
     void compute(FloatBuffer data, int[] offsets, int rows, int w) {
-        compute(data, offsets, rows, w, null, null);
+        compute(data, offsets, rows, w, null);
     }
 
     /**
      * {@link #compute(FloatBuffer, int[], int, int)} that also hands the rows, as read and before {@code |x|}
-     * replaces them, to {@code cosine} and {@code quant} (each when not null): one read of the tap for the three
-     * statistics.
+     * replaces them, to {@code cosine} (when not null): one read of the tap for both statistics.
      */
-    void compute(FloatBuffer data, int[] offsets, int rows, int w, TokenCosineStat cosine, QuantRangeStat quant) {
+    void compute(FloatBuffer data, int[] offsets, int rows, int w, TokenCosineStat cosine) {
         int n = rows * w;
         if (n <= 0) {
             throw new IllegalArgumentException("median of no values");
@@ -125,9 +124,6 @@ final class AbsMedian {
             }
             if (cosine != null) {
                 cosine.addRows(a, 0, rows);
-            }
-            if (quant != null) {
-                quant.addRows(a, 0, rows);
             }
             scalar(a, n);
             return;
@@ -148,9 +144,6 @@ final class AbsMedian {
             if (end - done >= BLOCK_FLOATS || r == rows - 1) {
                 if (cosine != null) {
                     cosine.addRows(a, done, (end - done) / w);
-                }
-                if (quant != null) {
-                    quant.addRows(a, done, (end - done) / w);
                 }
                 maxBits = Math.max(maxBits, VectorAbsMedian.pass(a, done, end, true, pivots, below));
                 done = end;

@@ -39,15 +39,14 @@ final class MassiveActivationStat {
     }
 
     void observe(TapTensor t, RowLayout layout) {
-        observe(t, layout, null, null);
+        observe(t, layout, null);
     }
 
     /**
-     * {@link #observe(TapTensor, RowLayout)} that hands each sequence's rows, as they are read, to {@code cosine} and
-     * to the tensor's {@code quant} statistic (each when not null; the quant one gets the whole request, from
-     * {@link QuantRangeStat#startRequest} to {@link QuantRangeStat#endRequest}), so that the tap is read once.
+     * {@link #observe(TapTensor, RowLayout)} that hands each sequence's rows, as they are read, to {@code cosine} (when
+     * not null), so that the site's two residual statistics read the tap once.
      */
-    void observe(TapTensor t, RowLayout layout, TokenCosineStat cosine, QuantRangeStat quant) {
+    void observe(TapTensor t, RowLayout layout, TokenCosineStat cosine) {
         int w = layout.width;
         if (channelHits.length != w) {
             if (total > 0) {
@@ -62,9 +61,6 @@ final class MassiveActivationStat {
         }
         FloatBuffer data = t.data();
         int[] offsets = rowOffsets;
-        if (quant != null) {
-            quant.startRequest(w);
-        }
         for (int b = 0; b < layout.batch; b++) {
             int rows = 0;
             int firstRow = -1;
@@ -80,7 +76,7 @@ final class MassiveActivationStat {
             if (cosine != null) {
                 cosine.startSequence(w);
             }
-            absMedian.compute(data, offsets, rows, w, cosine, quant);
+            absMedian.compute(data, offsets, rows, w, cosine);
             if (cosine != null) {
                 cosine.endSequence();
             }
@@ -94,9 +90,6 @@ final class MassiveActivationStat {
             if (max > limit) {
                 countMassive(absMedian.values, rows, w, limit);
             }
-        }
-        if (quant != null) {
-            quant.endRequest(t, layout);
         }
     }
 

@@ -176,8 +176,7 @@ public final class ModelProbe {
             SiteStats s = siteStats.get(i);
             TapTensor t = batch.tensors().get(s.site.tensor());
             s.observe(t, layouts[i], batch);
-            // a quant statistic streamed by its tensor's residual site was updated in that site's observe
-            if (s.quant != null && !s.quant.streamed() && pending.remove(s.quant)) {
+            if (s.quant != null && pending.remove(s.quant)) {
                 s.quant.observe(t, (RowLayout) layouts[i]);
             }
         }

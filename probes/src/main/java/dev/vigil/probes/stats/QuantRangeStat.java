@@ -45,12 +45,6 @@ final class QuantRangeStat {
     private double shift;
     /** The dead-neuron statistic of the same tensor that takes the rows this one copies; null when none. */
     private DeadNeuronStat fed;
-    /** Whether a residual site on this tensor hands over its rows ({@link #stream}). */
-    private boolean streamed;
-    /** The open request: its shift (its first row's mean), real rows so far, rows in {@link #block}. */
-    private float requestShift;
-    private long requestRows;
-    private int rowsInBlock;
 
     QuantRangeStat(double outlierThreshold) {
         this.outlierThreshold = outlierThreshold;
@@ -69,91 +63,51 @@ final class QuantRangeStat {
         return true;
     }
 
-    /**
-     * Has the residual site on this tensor hand over its rows as it reads them ({@link #startRequest},
-     * {@link #addRows}, {@link #endRequest}) instead of the owner calling {@link #observe}: one read of the tap for
-     * both sites' statistics. Returns false, changing nothing, when another site streams them already.
-     */
-    boolean stream() {
-        if (streamed) {
-            return false;
-        }
-        streamed = true;
-        return true;
-    }
-
-    /** Whether a site hands this statistic its rows ({@link #stream}), so the owner does not call {@link #observe}. */
-    boolean streamed() {
-        return streamed;
-    }
-
-    /** Adds a request's real rows, read from the tap. */
     void observe(TapTensor t, RowLayout layout) {
-        startRequest(layout.width);
-        FloatBuffer data = t.data();
         int w = layout.width;
-        for (int b = 0; b < layout.batch; b++) {
-            for (int i = 0; i < layout.rowsPerSequence; i++) {
-                if (layout.real(b, i)) {
-                    data.get(layout.offset(b, i), block, rowsInBlock * w, w);
-                    rowAdded(w);
-                }
-            }
-        }
-        endRequest(t, layout);
-    }
-
-    /** Starts a request of rows {@code w} wide; its real rows follow in order ({@link #addRows}). */
-    void startRequest(int w) {
         if (acc.minKey.length != w) {
             if (count > 0) {
                 throw new IllegalArgumentException("site width changed from " + acc.minKey.length + " to " + w);
             }
             allocate(w);
         }
-        requestShift = Float.NaN;
-        rowsInBlock = 0;
-        requestRows = 0;
-    }
-
-    /** Adds {@code count} real rows of the request, one after the other in {@code a} from {@code from}. */
-    void addRows(float[] a, int from, int count) {
-        int w = acc.minKey.length;
-        for (int r = 0, off = from; r < count; r++, off += w) {
-            System.arraycopy(a, off, block, rowsInBlock * w, w);
-            rowAdded(w);
+        FloatBuffer data = t.data();
+        float[] blk = block;
+        boolean first = true;
+        float k = 0f;
+        int n = 0;
+        long real = 0;
+        for (int b = 0; b < layout.batch; b++) {
+            for (int i = 0; i < layout.rowsPerSequence; i++) {
+                if (!layout.real(b, i)) {
+                    continue;
+                }
+                data.get(layout.offset(b, i), blk, n * w, w);
+                if (first) {
+                    k = (float) rowMean(blk, w);
+                    if (!shifted) {
+                        shift = k;
+                        shifted = true;
+                    }
+                    first = false;
+                }
+                real++;
+                if (++n == FLOAT_ROWS) {
+                    if (real == FLOAT_ROWS) {
+                        chooseSides(n, w);
+                    }
+                    reduce(n, w, k);
+                    n = 0;
+                }
+            }
         }
-    }
-
-    /** Ends the request whose rows came in: reduces the last block and closes the request's sums. */
-    void endRequest(TapTensor t, RowLayout layout) {
-        int w = layout.width;
-        if (requestRows < FLOAT_ROWS) {
-            chooseSides(rowsInBlock, w);
+        if (real < FLOAT_ROWS) {
+            chooseSides(n, w);
         }
-        reduce(rowsInBlock, w, requestShift);
-        close(t.data(), layout, requestRows, requestShift);
+        reduce(n, w, k);
+        close(data, layout, real, k);
         if (fed != null) {
             fed.endRequest();
-        }
-    }
-
-    /** Takes the row just copied into {@link #block}; reduces the block once it is full. */
-    private void rowAdded(int w) {
-        if (requestRows == 0) {
-            requestShift = (float) rowMean(block, w);
-            if (!shifted) {
-                shift = requestShift;
-                shifted = true;
-            }
-        }
-        requestRows++;
-        if (++rowsInBlock == FLOAT_ROWS) {
-            if (requestRows == FLOAT_ROWS) {
-                chooseSides(rowsInBlock, w);
-            }
-            reduce(rowsInBlock, w, requestShift);
-            rowsInBlock = 0;
         }
     }
 

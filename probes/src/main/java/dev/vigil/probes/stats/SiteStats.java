@@ -21,8 +21,6 @@ final class SiteStats {
     final QuantRangeStat quant;
     /** Whether {@link #quant} hands its copied rows to {@link #dead}, which then reads no tap of its own. */
     private final boolean deadFedByQuant;
-    /** Whether {@link #massive} hands its rows to {@link #quant}, which then reads no tap of its own. */
-    private final boolean quantFedByMassive;
     private List<Long> observedShape = List.of();
 
     SiteStats(ProbeSite site, ProbeSettings settings, Map<String, QuantRangeStat> quantByTensor) {
@@ -37,7 +35,6 @@ final class SiteStats {
         quant = kind == SiteKind.ATTENTION ? null
                 : quantByTensor.computeIfAbsent(site.tensor(), t -> new QuantRangeStat(settings.outlierThreshold()));
         deadFedByQuant = dead != null && quant.feed(dead);
-        quantFedByMassive = massive != null && quant.stream();
     }
 
     /** The head count a rank-4 {@code [B,H,Tq,Tk]} attention site declares as a number; 0 when it does not. */
@@ -61,7 +58,7 @@ final class SiteStats {
 
     /**
      * Updates every statistic except the (shared) quant stat, which the caller updates once per tensor (and which
-     * updates the dead-neuron statistic it feeds) unless this site's massive statistic streams its rows to it.
+     * updates the dead-neuron statistic it feeds).
      */
     void observe(TapTensor t, TensorLayout layout, ProbedBatch request) {
         if (attention != null) {
@@ -72,8 +69,8 @@ final class SiteStats {
                 dead.observe(t, rows);
             }
             if (massive != null) {
-                // the token cosine and the quant statistic take the rows as the massive statistic reads them
-                massive.observe(t, rows, cosine, quantFedByMassive ? quant : null);
+                // the token cosine takes the rows as the massive statistic reads them
+                massive.observe(t, rows, cosine);
             } else if (cosine != null) {
                 cosine.observe(t, rows);
             }

@@ -152,7 +152,7 @@ public final class ProbeCostProfile {
                             settings.massiveMedianRatio());
                     TokenCosineStat cosine = new TokenCosineStat();
                     long a = threadCpu();
-                    massive.observe(t, (RowLayout) layout, cosine, null);
+                    massive.observe(t, (RowLayout) layout, cosine);
                     ns.merge("massive activations + token cosine (one read)", threadCpu() - a, Long::sum);
                     a = threadCpu();
                     s.massive.observe(t, (RowLayout) layout);

@@ -42,7 +42,7 @@ class TokenCosineTest {
                 for (boolean withMassive : new boolean[] {true, false}) {
                     TokenCosineStat cosine = new TokenCosineStat(vectorized);
                     if (withMassive) {
-                        new MassiveActivationStat(100, 1000).observe(t, layout, cosine, null);
+                        new MassiveActivationStat(100, 1000).observe(t, layout, cosine);
                     } else {
                         cosine.observe(t, layout);
                     }
