@@ -4,9 +4,9 @@ package dev.vigil.probes.stats;
  * The per-channel accumulators of {@link QuantRangeStat} and the loops over them. The row loop ({@link #reduce}), over
  * a block of rows: each channel's min and max, the float sums of {@code d, d², d³, d⁴} ({@code d = x − k}) and of the
  * summed sides {@code max(σ·x, 0)}, {@code max(σ₃·x, 0)³}. The min and max are kept as {@link #orderKey order keys},
- * ints that order like the floats, and the sides as sign flips followed by an int max with 0: a float min, max or
- * {@code max(·, 0)} with Java's NaN and signed-zero rules costs several instructions per lane, an int one a single
- * instruction (the row loop ran 1.8× longer with the float ones). The block close ({@link #widen}): the block's float sums
+ * ints that order like the floats, and the sides as sign flips: the SIMD path takes them with int operations, because
+ * the Vector API's float min, max and {@code max(·, 0)}, which keep Java's NaN and signed-zero rules, cost several
+ * instructions per lane and an int one a single instruction (its row loop ran 1.6× longer with the float ones). The block close ({@link #widen}): the block's float sums
  * added to the request's double ones and the floats restarted, six widening adds per channel. The request close
  * ({@link #close}): the request's sums moved by binomial expansion into the window's shifted sums and the cumulative
  * counters; the moves are linear in the sums, so moving the request's total once equals moving each block. The row
@@ -56,9 +56,18 @@ final class QuantRows {
     final double[] t4;
     /** One row at a time for {@link #scalar}: indexed like the accumulators, its loops vectorize. */
     private final float[] row;
+    /** {@link #scalar}'s min, max, σ and σ₃ as floats. */
+    private final float[] low;
+    private final float[] high;
+    private final float[] sigma;
+    private final float[] sigma3;
 
     QuantRows(int w) {
         row = new float[w];
+        low = new float[w];
+        high = new float[w];
+        sigma = new float[w];
+        sigma3 = new float[w];
         minKey = new int[w];
         maxKey = new int[w];
         f1 = new float[w];
@@ -96,26 +105,36 @@ final class QuantRows {
         }
     }
 
-    /** Channels {@code from..w-1}: row by row, each loop small enough for the JIT to unroll and vectorize. */
+    /**
+     * Channels {@code from..w-1}: row by row, each loop small enough for the JIT to unroll and vectorize. The JIT does
+     * not vectorize a float's bits as an int, so here the min, max and sides are float operations on floats taken
+     * from the keys and flips once per call; for values that are not NaN they give the same floats as the SIMD
+     * path's int operations (a request with a NaN has its min, max and counters set again element by element).
+     */
     static void scalar(float[] block, int rows, int w, int from, float k, QuantRows s) {
-        int[] lo = s.minKey;
-        int[] hi = s.maxKey;
+        float[] lo = s.low;
+        float[] hi = s.high;
+        float[] sg = s.sigma;
+        float[] sg3 = s.sigma3;
+        for (int j = from; j < w; j++) {
+            lo[j] = fromKey(s.minKey[j]);
+            hi[j] = fromKey(s.maxKey[j]);
+            sg[j] = s.flip[j] == FLIP ? -1f : 1f;
+            sg3[j] = s.flip3[j] == FLIP ? -1f : 1f;
+        }
         float[] f1 = s.f1;
         float[] f2 = s.f2;
         float[] f3 = s.f3;
         float[] f4 = s.f4;
         float[] q1 = s.q1;
         float[] q3 = s.q3;
-        int[] fl = s.flip;
-        int[] fl3 = s.flip3;
         float[] x = s.row;
         for (int r = 0, off = 0; r < rows; r++, off += w) {
             System.arraycopy(block, off + from, x, from, w - from);
             for (int j = from; j < w; j++) {
                 float v = x[j];
-                int key = orderKey(Float.floatToRawIntBits(v));
-                lo[j] = Math.min(lo[j], key);
-                hi[j] = Math.max(hi[j], key);
+                lo[j] = Math.min(lo[j], v);
+                hi[j] = Math.max(hi[j], v);
                 float d = v - k;
                 float d2 = d * d;
                 f1[j] += d;
@@ -124,12 +143,16 @@ final class QuantRows {
                 f4[j] += d2 * d2;
             }
             for (int j = from; j < w; j++) {
-                int bits = Float.floatToRawIntBits(x[j]);
-                float u = Float.intBitsToFloat(Math.max(bits ^ fl[j], 0));
-                float c = Float.intBitsToFloat(Math.max(bits ^ fl3[j], 0));
+                float v = x[j];
+                float u = Math.max(sg[j] * v, 0f);
+                float c = Math.max(sg3[j] * v, 0f);
                 q1[j] += u;
                 q3[j] += c * c * c;
             }
+        }
+        for (int j = from; j < w; j++) {
+            s.minKey[j] = orderKey(Float.floatToRawIntBits(lo[j]));
+            s.maxKey[j] = orderKey(Float.floatToRawIntBits(hi[j]));
         }
     }
 
