@@ -28,8 +28,10 @@ import java.util.Arrays;
 final class QuantRangeStat {
     /** Rows summed in float before the sums move to double: rounding stays near 32 float ulps. */
     private static final int FLOAT_ROWS = 32;
-    private static final int POSITIVE_INFINITY_KEY = QuantRows.orderKey(Float.floatToRawIntBits(Float.POSITIVE_INFINITY));
-    private static final int NEGATIVE_INFINITY_KEY = QuantRows.orderKey(Float.floatToRawIntBits(Float.NEGATIVE_INFINITY));
+    private static final int POSITIVE_INFINITY_KEY =
+            QuantRows.orderKey(Float.floatToRawIntBits(Float.POSITIVE_INFINITY));
+    private static final int NEGATIVE_INFINITY_KEY =
+            QuantRows.orderKey(Float.floatToRawIntBits(Float.NEGATIVE_INFINITY));
     private final double outlierThreshold;
     private final AbsHistogram histogram = new AbsHistogram();
     /** Up to {@value #FLOAT_ROWS} real rows, one after the other, reduced together. */

@@ -6,12 +6,13 @@ package dev.vigil.probes.stats;
  * summed sides {@code max(σ·x, 0)}, {@code max(σ₃·x, 0)³}. The min and max are kept as {@link #orderKey order keys},
  * ints that order like the floats, and the sides as sign flips: the SIMD path takes them with int operations, because
  * the Vector API's float min, max and {@code max(·, 0)}, which keep Java's NaN and signed-zero rules, cost several
- * instructions per lane and an int one a single instruction (its row loop ran 1.6× longer with the float ones). The block close ({@link #widen}): the block's float sums
- * added to the request's double ones and the floats restarted, six widening adds per channel. The request close
- * ({@link #close}): the request's sums moved by binomial expansion into the window's shifted sums and the cumulative
- * counters; the moves are linear in the sums, so moving the request's total once equals moving each block. The row
- * loop runs in SIMD lanes ({@link VectorQuantRows}) when the JVM has the {@code jdk.incubator.vector} module, else in
- * plain loops; both do the same operations in the same order, so they give the same sums bit for bit.
+ * instructions per lane and an int one a single instruction (its row loop ran 1.6× longer with the float ones). The
+ * block close ({@link #widen}): the block's float sums added to the request's double ones and the floats restarted,
+ * six widening adds per channel. The request close ({@link #close}): the request's sums moved by binomial expansion
+ * into the window's shifted sums and the cumulative counters; the moves are linear in the sums, so moving the
+ * request's total once equals moving each block. The row loop runs in SIMD lanes ({@link VectorQuantRows}) when the
+ * JVM has the {@code jdk.incubator.vector} module, else in plain loops; both add the same values in the same order, so
+ * for values that are not NaN they give the same sums, mins and maxes bit for bit.
  */
 final class QuantRows {
     /** Whether {@link #reduce} runs in SIMD lanes. */

@@ -78,8 +78,10 @@ class QuantRowsTest {
                 q1 += u;
                 q3 += c * c * c;
             }
-            assertEquals(Float.floatToRawIntBits(lo), Float.floatToRawIntBits(QuantRows.fromKey(s.minKey[j])), "min " + j);
-            assertEquals(Float.floatToRawIntBits(hi), Float.floatToRawIntBits(QuantRows.fromKey(s.maxKey[j])), "max " + j);
+            assertEquals(Float.floatToRawIntBits(lo), Float.floatToRawIntBits(QuantRows.fromKey(s.minKey[j])),
+                    "min " + j);
+            assertEquals(Float.floatToRawIntBits(hi), Float.floatToRawIntBits(QuantRows.fromKey(s.maxKey[j])),
+                    "max " + j);
             assertEquals(Float.floatToRawIntBits(q1), Float.floatToRawIntBits(s.q1[j]), "side sum " + j);
             assertEquals(Float.floatToRawIntBits(q3), Float.floatToRawIntBits(s.q3[j]), "cubed side sum " + j);
         }
