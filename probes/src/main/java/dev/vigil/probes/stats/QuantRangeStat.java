@@ -96,7 +96,7 @@ final class QuantRangeStat {
                 real++;
                 if (++n == FLOAT_ROWS) {
                     if (real == FLOAT_ROWS) {
-                        chooseSides(n, w);
+                        acc.chooseSides(block, n, w);
                     }
                     reduce(n, w, k);
                     n = 0;
@@ -104,7 +104,7 @@ final class QuantRangeStat {
             }
         }
         if (real < FLOAT_ROWS) {
-            chooseSides(n, w);
+            acc.chooseSides(block, n, w);
         }
         reduce(n, w, k);
         close(data, layout, real, k);
@@ -152,31 +152,6 @@ final class QuantRangeStat {
         Arrays.fill(acc.minKey, POSITIVE_INFINITY_KEY);
         Arrays.fill(acc.maxKey, NEGATIVE_INFINITY_KEY);
         block = new float[FLOAT_ROWS * w];
-    }
-
-    /**
-     * Sets each channel's sides for the request from its first block ({@code n} rows of {@link #block}): the
-     * opposite signs of its Σx and Σx³ over them (from the request alone, so that its counters do not depend on what
-     * came before).
-     */
-    private void chooseSides(int n, int w) {
-        float[] blk = block;
-        float[] q1 = acc.q1;
-        float[] q3 = acc.q3;
-        for (int r = 0, off = 0; r < n; r++, off += w) {
-            for (int j = 0; j < w; j++) {
-                float v = blk[off + j];
-                q1[j] += v;
-                q3[j] += v * v * v;
-            }
-        }
-        for (int j = 0; j < w; j++) {
-            // σ = −sign(Σx): flip the sign bit of the channel's values when their sum's is clear
-            acc.flip[j] = ~Float.floatToRawIntBits(q1[j]) & QuantRows.FLIP;
-            acc.flip3[j] = ~Float.floatToRawIntBits(q3[j]) & QuantRows.FLIP;
-        }
-        Arrays.fill(q1, 0f);
-        Arrays.fill(q3, 0f);
     }
 
     /** The slow path of a request holding a non-finite value: double sums of its finite values, the others counted. */

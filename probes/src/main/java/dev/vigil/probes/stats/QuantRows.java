@@ -1,5 +1,7 @@
 package dev.vigil.probes.stats;
 
+import java.util.Arrays;
+
 /**
  * The per-channel accumulators of {@link QuantRangeStat} and the loops over them. The row loop ({@link #reduce}), over
  * a block of rows: each channel's min and max, the float sums of {@code d, d², d³, d⁴} ({@code d = x − k}) and of the
@@ -178,6 +180,31 @@ final class QuantRows {
     /** {@code Math.max} of the float {@code key} stands for and {@code v}, as a key (NaN wins, as in Math.max). */
     static int maxKey(int key, float v) {
         return Float.isNaN(v) ? NAN_MAX_KEY : Math.max(key, orderKey(Float.floatToRawIntBits(v)));
+    }
+
+    /**
+     * Sets each channel's sides for a request from its first block ({@code n} rows of {@code block}): the opposite
+     * signs of its Σx and Σx³ over them (from the request alone, so that its counters do not depend on what came
+     * before). Each row is copied to {@link #row} first: read at an offset, a float array the JIT cannot tell apart
+     * from the sums is not vectorized.
+     */
+    void chooseSides(float[] block, int n, int w) {
+        float[] x = row;
+        for (int r = 0, off = 0; r < n; r++, off += w) {
+            System.arraycopy(block, off, x, 0, w);
+            for (int j = 0; j < w; j++) {
+                float v = x[j];
+                q1[j] += v;
+                q3[j] += v * v * v;
+            }
+        }
+        for (int j = 0; j < w; j++) {
+            // σ = −sign(Σx): flip the sign bit of the channel's values when their sum's is clear
+            flip[j] = ~Float.floatToRawIntBits(q1[j]) & FLIP;
+            flip3[j] = ~Float.floatToRawIntBits(q3[j]) & FLIP;
+        }
+        Arrays.fill(q1, 0f);
+        Arrays.fill(q3, 0f);
     }
 
     /** Whether every request sum of {@code d⁴} is finite, so that the request holds finite values only. */

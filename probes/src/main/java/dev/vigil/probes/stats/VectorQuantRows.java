@@ -8,9 +8,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link QuantRows#reduce} in SIMD lanes; loaded only when the JVM has the {@code jdk.incubator.vector} module. A tile
  * of channels one vector wide keeps its ten accumulators in registers over all the block's rows, so each value is
- * loaded once and nothing else is loaded or stored per row; the operations per channel are the scalar path's (int
- * keys for the min and max, sign flips and an int max for the sides), in the same order, so both give the same sums
- * bit for bit.
+ * loaded once and nothing else is loaded or stored per row. The min and max are int order keys and the sides a sign
+ * flip and an int max with 0 (the scalar path does them in floats, with the same results for values that are not
+ * NaN); the sums add the same values in the same order as the scalar path, so both give the same sums bit for bit.
  */
 final class VectorQuantRows {
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
