@@ -130,6 +130,35 @@ class FleetCountersTest {
     }
 
     /**
+     * A NaN in the window makes its min and max NaN, as {@code Math.min} and {@code Math.max} would, whichever its
+     * sign bit (the row loop orders values by their bits, which place a NaN by its sign); finite requests before and
+     * after it do not hide it.
+     */
+    @Test
+    void aNaNOfEitherSignMakesTheWindowMinAndMaxNaN() {
+        for (int nanBits : new int[] {0x7fc00000, 0xffc00000}) {
+            RandomTaps taps = new RandomTaps(5);
+            // one open window over all three requests
+            ModelProbe probe = new ModelProbe(List.of(ACT), settings.withWindowTokens(1000));
+            float[] x = taps.activations(2 * 20, F);
+            probe.observe(new ProbedBatch(2, 20, null, Map.of("act",
+                    new TapTensor(taps.buffer(x.clone()), new long[] {2, 20, F}))));
+            QuantSnapshot finite = probe.snapshot().sites().get(0).quant();
+            assertTrue(Double.isFinite(finite.min()) && Double.isFinite(finite.max()));
+            x[F + 2] = Float.intBitsToFloat(nanBits);
+            probe.observe(new ProbedBatch(2, 20, null, Map.of("act",
+                    new TapTensor(taps.buffer(x.clone()), new long[] {2, 20, F}))));
+            x[F + 2] = 1f;
+            probe.observe(new ProbedBatch(2, 20, null, Map.of("act",
+                    new TapTensor(taps.buffer(x), new long[] {2, 20, F}))));
+            QuantSnapshot q = probe.snapshot().sites().get(0).quant();
+            String nan = Integer.toHexString(nanBits);
+            assertTrue(Double.isNaN(q.min()), "min after NaN " + nan);
+            assertTrue(Double.isNaN(q.max()), "max after NaN " + nan);
+        }
+    }
+
+    /**
      * The sums split by sign keep their precision when one sign dominates: GELU outputs (a small negative side),
      * their negation, and values far from 0 (one side empty), over requests of differing shifts.
      */
