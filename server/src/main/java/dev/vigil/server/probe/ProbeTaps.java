@@ -53,12 +53,7 @@ final class ProbeTaps implements RunTaps {
 
     /** The taps that ORT allocates in this run: those not written into the set. */
     Set<String> tapOutputs() {
-        if (set == null) {
-            return model.taps();
-        }
-        Set<String> allocated = new LinkedHashSet<>(model.taps());
-        allocated.removeAll(set.tensors().keySet());
-        return allocated;
+        return set == null ? model.taps() : set.unbuffered(model.taps());
     }
 
     /**

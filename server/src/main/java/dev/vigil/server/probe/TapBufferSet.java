@@ -7,8 +7,11 @@ import ai.onnxruntime.OrtException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One request's worth of tap buffers for one (B, T): per tap a direct float buffer and the ONNX Runtime tensor over
@@ -23,6 +26,8 @@ final class TapBufferSet implements AutoCloseable {
     private final TapMemoryBudget budget;
     private final long bytes;
     private boolean closed;
+    /** Of the model's taps, those this set has no buffer for; computed on first use, then fixed. */
+    private volatile Set<String> unbuffered;
 
     private TapBufferSet(long key, int generation, Map<String, FloatBuffer> buffers, Map<String, long[]> shapes,
                          Map<String, OnnxTensor> tensors, TapMemoryBudget budget, long bytes) {
@@ -96,6 +101,21 @@ final class TapBufferSet implements AutoCloseable {
     /** The tensors to pass as pinned outputs, by tap name. */
     Map<String, OnnxTensor> tensors() {
         return tensors;
+    }
+
+    /**
+     * Of {@code taps}, the model's taps (the same set on every call), those this set has no buffer for: ONNX Runtime
+     * allocates them in a run that uses this set. Computed once per set, not per run.
+     */
+    Set<String> unbuffered(Set<String> taps) {
+        Set<String> result = unbuffered;
+        if (result == null) {
+            Set<String> rest = new LinkedHashSet<>(taps);
+            rest.removeAll(tensors.keySet());
+            result = Collections.unmodifiableSet(rest);
+            unbuffered = result;
+        }
+        return result;
     }
 
     /** The values of {@code tap} as the last run wrote them. */
