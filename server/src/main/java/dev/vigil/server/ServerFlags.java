@@ -74,6 +74,11 @@ final class ServerFlags implements IModelTransformer {
                     ServerOptions.Builder::probeBufferMb, "MiB of direct memory that the reused tap buffers of all "
                     + "models may hold together; a probed request that does not fit is not probed "
                     + "(default: ${DEFAULT-VALUE})"),
+            new Flag<>("--probe-copy-mb", "probeCopyMb", long.class, ServerOptions::probeCopyMb,
+                    ServerOptions.Builder::probeCopyMb, "MiB of heap that copies of taps ONNX Runtime allocated (a "
+                    + "model's first probed run, taps that are graph inputs or outputs or whose shapes do not follow "
+                    + "the batch) may take together; a probed request whose copies do not fit is not probed "
+                    + "(default: ${DEFAULT-VALUE})"),
             new Flag<>("--max-header-bytes", "maxHeaderBytes", int.class, ServerOptions::maxHeaderBytes,
                     ServerOptions.Builder::maxHeaderBytes, "request line and headers together; 431 (or 414 for "
                     + "the URI) above (default: ${DEFAULT-VALUE})"),

@@ -38,13 +38,15 @@ import java.nio.file.Path;
  *                          the probe queue after it, before it is dropped from the statistics; 0 drops at once
  * @param probeWarmUpMs     the most time each probed model's statistics are warmed up at load, before the server
  *                          listens; 0 skips the warm-up
+ * @param probeCopyMb       MiB of heap that copies of taps ONNX Runtime allocated may take together until the
+ *                          statistics have read them; a probed request whose copies do not fit is not probed
  */
 public record ServerOptions(Path modelsDir, String host, int port, Device device, long maxBodyBytes,
                             int maxBatchSize, int maxSequenceLength, int maxInflight, int maxQueue,
                             int intraOpThreads, int probeQueue, long probeBufferMb, int maxHeaderBytes,
                             long idleTimeoutMs, long bodyTimeoutMs, long bodyBudgetMb, int reportRequests,
                             long reportRequestBytes, long reportIntervalS, int maxAttentionMapTokens,
-                            int probeWorkers, long probeWaitMs, long probeWarmUpMs) {
+                            int probeWorkers, long probeWaitMs, long probeWarmUpMs, long probeCopyMb) {
 
     public ServerOptions {
         require(port >= 0 && port <= 65535, "port must be 0..65535");
@@ -68,6 +70,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         require(probeWorkers >= 1 && probeWorkers <= 64, "probe workers must be 1..64");
         require(probeWaitMs >= 0 && probeWaitMs <= 60_000, "probe wait ms must be 0..60000");
         require(probeWarmUpMs >= 0 && probeWarmUpMs <= 600_000, "probe warm-up ms must be 0..600000");
+        require(probeCopyMb > 0 && probeCopyMb <= 1L << 30, "probe copy MiB must be 1..2^30");
     }
 
     private static void require(boolean ok, String message) {
@@ -95,6 +98,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private int intraOpThreads = 0;
         private int probeQueue = 16;
         private long probeBufferMb = 1024;
+        private long probeCopyMb = 256;
         private int maxHeaderBytes = 8192;
         private long idleTimeoutMs = 30_000;
         private long bodyTimeoutMs = 60_000;
@@ -119,6 +123,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         public Builder intraOpThreads(int v) { intraOpThreads = v; return this; }
         public Builder probeQueue(int v) { probeQueue = v; return this; }
         public Builder probeBufferMb(long v) { probeBufferMb = v; return this; }
+        public Builder probeCopyMb(long v) { probeCopyMb = v; return this; }
         public Builder maxHeaderBytes(int v) { maxHeaderBytes = v; return this; }
         public Builder idleTimeoutMs(long v) { idleTimeoutMs = v; return this; }
         public Builder bodyTimeoutMs(long v) { bodyTimeoutMs = v; return this; }
@@ -135,7 +140,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
             return new ServerOptions(modelsDir, host, port, device, maxBodyBytes, maxBatchSize, maxSequenceLength,
                     maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb, maxHeaderBytes, idleTimeoutMs,
                     bodyTimeoutMs, bodyBudgetMb, reportRequests, reportRequestBytes, reportIntervalS,
-                    maxAttentionMapTokens, probeWorkers, probeWaitMs, probeWarmUpMs);
+                    maxAttentionMapTokens, probeWorkers, probeWaitMs, probeWarmUpMs, probeCopyMb);
         }
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.vigil.server.batching.Batchers;
 import dev.vigil.server.batching.DynamicBatcher;
 import dev.vigil.server.errors.ApiException;
+import dev.vigil.server.errors.ClientClosedException;
 import dev.vigil.server.errors.PathRedactor;
 import dev.vigil.server.health.HealthPage;
 import dev.vigil.server.http.BodyReader;
@@ -106,7 +107,7 @@ public final class VigilServer implements AutoCloseable {
     public VigilServer(ServerOptions options, RunObserver observer) {
         this.options = options;
         this.probes = new ProbeLayer(new ProbeCapacity(options.probeQueue(), options.probeWorkers(),
-                options.probeWaitMs()), options.maxInflight(), options.probeBufferMb() << 20, options.reportRequests(),
+                options.probeWaitMs(), options.probeCopyMb() << 20), options.maxInflight(), options.probeBufferMb() << 20, options.reportRequests(),
                 options.reportRequestBytes(), options.maxAttentionMapTokens(), metrics.registry());
         this.observer = observer == null ? probes : observer;
         this.admission = new AdmissionControl(options.maxInflight(), options.maxQueue(), 60_000);
@@ -279,6 +280,8 @@ public final class VigilServer implements AutoCloseable {
         app.exception(NotFoundResponse.class, (e, ctx) ->
                 error(ctx, 404, "endpoint " + ctx.req().getMethod() + " " + ctx.path() + " not found"));
         app.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
+        app.exception(ClientClosedException.class, (e, ctx) ->
+                LOG.debug("{} {}: {}", ctx.method(), ctx.path(), e.getMessage()));
         app.exception(Exception.class, (e, ctx) -> {
             LOG.error("Unexpected error on {} {}", ctx.method(), ctx.path(), e);
             error(ctx, 500, e.getMessage() == null ? "internal error (logged)"
@@ -468,7 +471,7 @@ public final class VigilServer implements AutoCloseable {
         try {
             send(ctx, response);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw ClientClosedException.of(e);
         }
     }
 
@@ -487,6 +490,9 @@ public final class VigilServer implements AutoCloseable {
         }
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                 ? failure.getCause() : failure;
+        if (cause instanceof ClientClosedException) {
+            return ServingMetrics.Outcome.CLIENT_ERROR;
+        }
         return cause instanceof ApiException api ? api.outcome() : ServingMetrics.Outcome.SERVER_ERROR;
     }
 

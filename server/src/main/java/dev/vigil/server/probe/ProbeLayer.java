@@ -62,6 +62,8 @@ import java.util.function.Function;
  */
 public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ProbeLayer.class);
+    /** How long an inspected request waits for its model's one run without tap buffers (others' inspections). */
+    private static final long INSPECT_WAIT_NANOS = 30_000_000_000L;
     /** The response field of an inspected request's summary. */
     public static final String SUMMARY_FIELD = "probe_summary";
 
@@ -108,7 +110,7 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         // a set is in a run, waiting for a worker, or being observed
         this.maxTapSets = capacity.queue() + maxInflight + capacity.workers();
         this.waitNanos = capacity.waitNanos();
-        this.tapMemory = new TapMemoryBudget(tapBufferBytes);
+        this.tapMemory = new TapMemoryBudget(tapBufferBytes, capacity.copyBytes());
         Collection<ProbedModel> values = models.values();
         registry.register(new ProbeMetrics(() -> values));
     }
@@ -320,18 +322,26 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             return new ReducedRun(probed, bt[0], bt[1]);
         }
         TapBufferPool pool = probed.buffers();
+        TapBufferSet set = pool.pinning() ? pool.acquire(bt[0], bt[1], waitNanos) : null;
         ProbeTaps taps;
-        if (!pool.pinning()) {
-            // ORT allocates the taps: the run that teaches the pool their shapes, or a model whose shapes it cannot
-            taps = new ProbeTaps(probed, bt[0], bt[1], null);
+        if (set != null) {
+            taps = new ProbeTaps(probed, bt[0], bt[1], set);
+        } else if (pool.pinning() && !inspect) {
+            // no buffer set came free in time: the workers are that far behind
+            probed.drop();
+            return RunTaps.NONE;
         } else {
-            TapBufferSet set = pool.acquire(bt[0], bt[1], waitNanos);
-            if (set == null && !inspect) {
-                // no buffer set came free in time: the workers are that far behind
+            // ORT allocates the taps (the run that teaches the pool their shapes, a model whose shapes it cannot
+            // learn, an inspected request that found every set busy): one such run at a time per model
+            taps = ProbeTaps.withoutSet(probed, bt[0], bt[1], inspect ? INSPECT_WAIT_NANOS : 0);
+            if (taps == null && inspect) {
+                throw ApiException.overloaded("server overloaded: model '" + model.name() + "' is running another "
+                        + "probed request without tap buffers; retry the inspected request later");
+            }
+            if (taps == null) {
                 probed.drop();
                 return RunTaps.NONE;
             }
-            taps = new ProbeTaps(probed, bt[0], bt[1], set);
         }
         if (shadowing) {
             taps.shadow(shadowed.outputs());
@@ -352,14 +362,21 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         ProbedModel probed = probeTaps.model();
         try {
             if (probeTaps.buffers() == null) {
-                Set<String> pinnable = new HashSet<>(probed.taps());
-                pinnable.removeAll(probed.unpinnedTaps());
-                Map<String, long[]> shapes = TapReader.allocatedShapes(pinnable, result);
+                Map<String, long[]> shapes = TapReader.allocatedShapes(probed.pinnableTaps(), result);
                 probeTaps.reportPinFailure(shapes);
                 probed.buffers().learn(shapes, model.session()::declaredShape, probeTaps.batch(),
                         probeTaps.tokens());
             }
-            ProbedBatch batch = TapReader.read(probeTaps, feeds, result);
+            Map<String, long[]> copied = TapReader.allocatedShapes(probeTaps.tapOutputs(), result);
+            long copyBytes = TapReader.bytes(copied);
+            if (!probeTaps.reserveCopies(copyBytes)) {
+                probed.drop();
+                String reason = "its " + copyBytes + " bytes of taps that ONNX Runtime allocated do not fit in the "
+                        + "room for tap copies now (--probe-copy-mb)";
+                LOG.debug("Model '{}': request not probed: {}", model.name(), reason);
+                return notProbed(request, reason);
+            }
+            ProbedBatch batch = TapReader.read(probeTaps, feeds, result, copied);
             Map<String, JsonNode> extras = new LinkedHashMap<>();
             AttentionRequest attention = AttentionRequest.of(request);
             if (attention != null) {
@@ -385,16 +402,21 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
         } catch (RuntimeException e) {
             // a request the statistics cannot take is still answered; it is just not probed
             LOG.warn("Model '{}': request not probed: {}", model.name(), e.getMessage());
-            Map<String, JsonNode> extras = new LinkedHashMap<>();
-            ObjectNode error = JsonNodeFactory.instance.objectNode().put("error", "request not probed: " + e.getMessage());
-            if (AttentionRequest.of(request) != null) {
-                extras.put(AttentionRequest.PARAMETER, error);
-            }
-            if (wantsSummary(request)) {
-                extras.put(SUMMARY_FIELD, error);
-            }
-            return extras;
+            return notProbed(request, e.getMessage());
         }
+    }
+
+    /** The extras of a request that was answered but not probed: the reason, where it asked for probe output. */
+    private static Map<String, JsonNode> notProbed(InferRequest request, String reason) {
+        Map<String, JsonNode> extras = new LinkedHashMap<>();
+        ObjectNode error = JsonNodeFactory.instance.objectNode().put("error", "request not probed: " + reason);
+        if (AttentionRequest.of(request) != null) {
+            extras.put(AttentionRequest.PARAMETER, error);
+        }
+        if (wantsSummary(request)) {
+            extras.put(SUMMARY_FIELD, error);
+        }
+        return extras;
     }
 
     /**

@@ -10,14 +10,20 @@ import java.util.Set;
 
 /**
  * The taps of one probed run: written by ONNX Runtime into a pooled {@link TapBufferSet} when the model's tap shapes
- * are known, else allocated by ORT (and copied out after the run). The set goes back to the pool when the request
- * ends, unless it was handed to the probe worker, which gives it back after observing it.
+ * are known, else allocated by ORT (and copied out after the run, within the shared tap memory). The set and the
+ * copies' share of that memory go back when the request ends, unless they were handed to the probe worker, which
+ * gives them back after observing it. A run without a set holds its model's permit for such runs until the request
+ * ends ({@link TapBufferPool#beginUnpinnedRun}).
  */
 final class ProbeTaps implements RunTaps {
     private final ProbedModel model;
     private final int batch;
     private final int tokens;
     private TapBufferSet set;
+    /** Whether this run holds the model's permit for a run without a set. */
+    private boolean unpinnedPermit;
+    /** The bytes of tap memory reserved for the copies of the taps ORT allocated, until handed over or closed. */
+    private long copyBytes;
     private Set<String> shadowOutputs = Set.of();
     private boolean shadowed;
     private OrtException pinFailure;
@@ -32,6 +38,19 @@ final class ProbeTaps implements RunTaps {
         this.batch = batch;
         this.tokens = tokens;
         this.set = set;
+    }
+
+    /**
+     * The taps of a run without a buffer set, holding the model's permit for one such run at a time until
+     * {@link #close()}; null when another run held it for {@code waitNanos}.
+     */
+    static ProbeTaps withoutSet(ProbedModel model, int batch, int tokens, long waitNanos) {
+        if (!model.buffers().beginUnpinnedRun(waitNanos)) {
+            return null;
+        }
+        ProbeTaps taps = new ProbeTaps(model, batch, tokens, null);
+        taps.unpinnedPermit = true;
+        return taps;
     }
 
     ProbedModel model() {
@@ -113,20 +132,47 @@ final class ProbeTaps implements RunTaps {
     }
 
     /**
-     * Hands the buffers over to whoever observes the request: the returned action gives them back to the pool and
-     * {@link #close()} no longer does. Does nothing when ORT allocated the taps.
+     * Reserves tap memory for copying out the taps ORT allocated in this run; false (nothing reserved) when they do
+     * not fit, and the request is then not probed.
+     */
+    boolean reserveCopies(long bytes) {
+        if (!model.buffers().reserveCopies(bytes)) {
+            return false;
+        }
+        copyBytes += bytes;
+        return true;
+    }
+
+    /**
+     * Hands the buffers and the copies' memory over to whoever observes the request: the returned action gives them
+     * back and {@link #close()} no longer does.
      */
     Runnable handOver() {
         TapBufferSet held = set;
+        long bytes = copyBytes;
         set = null;
-        return held == null ? () -> { } : () -> model.buffers().release(held);
+        copyBytes = 0;
+        TapBufferPool pool = model.buffers();
+        return () -> {
+            if (held != null) {
+                pool.release(held);
+            }
+            pool.releaseCopies(bytes);
+        };
     }
 
     @Override
     public void close() {
+        TapBufferPool pool = model.buffers();
         if (set != null) {
-            model.buffers().release(set);
+            pool.release(set);
             set = null;
+        }
+        pool.releaseCopies(copyBytes);
+        copyBytes = 0;
+        if (unpinnedPermit) {
+            unpinnedPermit = false;
+            pool.endUnpinnedRun();
         }
     }
 }

@@ -86,6 +86,9 @@ final class ProbeWarmUp {
                     scratch = scratch(probed, reduced.unmaskedTokens());
                     observe = () -> scratch.observeReduced(reduced);
                 } else {
+                    // the run teaches the buffer pool the tap shapes: the first served requests write in place
+                    probed.buffers().learn(TapReader.allocatedShapes(probed.pinnableTaps(), result),
+                            model.session()::declaredShape, bt[0], bt[1]);
                     ProbedBatch taps = TapReader.read(new ProbeTaps(probed, bt[0], bt[1], null), feeds, result);
                     scratch = scratch(probed, taps.unmaskedTokens());
                     observe = () -> scratch.observe(taps);

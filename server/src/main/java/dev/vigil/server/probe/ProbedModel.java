@@ -26,6 +26,7 @@ final class ProbedModel {
     private final ModelProbe probe;
     private final Set<String> taps;
     private final Set<String> unpinnedTaps;
+    private final Set<String> pinnableTaps;
     private final TapBufferPool buffers;
     private final Set<String> reductions;
     private final AtomicLong dropped = new AtomicLong();
@@ -71,6 +72,9 @@ final class ProbedModel {
         Set<String> unpinned = new LinkedHashSet<>(tensors);
         unpinned.retainAll(graphIo);
         this.unpinnedTaps = Set.copyOf(unpinned);
+        Set<String> pinnable = new LinkedHashSet<>(tensors);
+        pinnable.removeAll(unpinned);
+        this.pinnableTaps = Set.copyOf(pinnable);
         this.buffers = new TapBufferPool(name, OrtEnvironment.getEnvironment(), maxTapSets, tapMemory);
     }
 
@@ -125,6 +129,11 @@ final class ProbedModel {
     /** The taps that ORT always allocates (they are graph inputs or outputs). */
     Set<String> unpinnedTaps() {
         return unpinnedTaps;
+    }
+
+    /** The taps that runs may write into reused buffers: all but {@link #unpinnedTaps()}. */
+    Set<String> pinnableTaps() {
+        return pinnableTaps;
     }
 
     /** The reusable buffers the model's taps are written into. */

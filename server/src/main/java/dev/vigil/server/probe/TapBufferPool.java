@@ -15,6 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -43,6 +45,12 @@ final class TapBufferPool implements AutoCloseable {
     private final OrtEnvironment env;
     private final int maxSets;
     private final TapMemoryBudget budget;
+    /**
+     * The one run at a time whose taps ORT allocates in full (no set: shapes not learned yet, pinning given up, or an
+     * inspected request that found every set busy). How much such a run takes is not known before it runs, so more
+     * than one at a time would be bounded only by the runs in flight.
+     */
+    private final Semaphore unpinnedRun = new Semaphore(1);
     /** Free sets per (B, T) key, in access order (least recently used first). */
     private final LinkedHashMap<Long, ArrayDeque<TapBufferSet>> free = new LinkedHashMap<>(8, 0.75f, true);
     private TapShapePattern pattern;
@@ -72,6 +80,37 @@ final class TapBufferPool implements AutoCloseable {
         this.maxSets = maxSets;
         this.budget = budget;
         budget.register(this);
+    }
+
+    /**
+     * Takes the model's one permit for a run without a buffer set, waiting up to {@code waitNanos}; false when another
+     * such run holds it that long. Given back with {@link #endUnpinnedRun}.
+     */
+    boolean beginUnpinnedRun(long waitNanos) {
+        try {
+            return unpinnedRun.tryAcquire(waitNanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    void endUnpinnedRun() {
+        unpinnedRun.release();
+    }
+
+    /**
+     * Reserves room, shared by all models, for copies of taps that ORT allocated (copied out of the run's result to
+     * the heap, so that the statistics can read them after the request); false when they do not fit.
+     */
+    boolean reserveCopies(long bytes) {
+        return bytes == 0 || budget.reserveCopies(bytes);
+    }
+
+    void releaseCopies(long bytes) {
+        if (bytes > 0) {
+            budget.releaseCopies(bytes);
+        }
     }
 
     /** Whether runs write their taps into this pool's buffers: the shapes are known. */

@@ -44,13 +44,18 @@ final class TapBufferSet implements AutoCloseable {
     static long bytes(TapShapePattern pattern, int batch, int tokens) {
         long total = 0;
         for (String tap : pattern.taps()) {
-            long n = Float.BYTES;
-            for (long d : pattern.shape(tap, batch, tokens)) {
-                n *= d;
-            }
-            total += n;
+            total += floatBytes(pattern.shape(tap, batch, tokens));
         }
         return total;
+    }
+
+    /** The bytes of a float tensor of {@code shape}. */
+    static long floatBytes(long[] shape) {
+        long n = Float.BYTES;
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
     }
 
     /**
@@ -67,11 +72,7 @@ final class TapBufferSet implements AutoCloseable {
         try {
             for (String tap : pattern.taps()) {
                 long[] shape = pattern.shape(tap, batch, tokens);
-                long n = 1;
-                for (long d : shape) {
-                    n *= d;
-                }
-                FloatBuffer buffer = ByteBuffer.allocateDirect(Math.toIntExact(n * Float.BYTES))
+                FloatBuffer buffer = ByteBuffer.allocateDirect(Math.toIntExact(floatBytes(shape)))
                         .order(ByteOrder.nativeOrder()).asFloatBuffer();
                 buffers.put(tap, buffer);
                 shapes.put(tap, shape);

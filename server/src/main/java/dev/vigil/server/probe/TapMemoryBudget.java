@@ -6,7 +6,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The direct memory that all models' tap buffers may hold together. Without it, each model keeps the free buffer
+ * The memory that all models' taps may hold together: the direct memory of the reused tap buffer sets, and, with a
+ * limit of its own, the heap that copies of taps ONNX Runtime allocated take until the statistics have read them
+ * ({@link #reserveCopies}). Without the first, each model keeps the free buffer
  * sets of its recent batch shapes, and a model that saw a burst of long sequences hoards memory that another model
  * then cannot get (every request of the other model would go unprobed). When a reservation does not fit, free
  * sets of any model are closed, least recently used shape first, before the reservation is refused. It is also
@@ -14,8 +16,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * asks a pool to free a set.
  */
 final class TapMemoryBudget {
+    /** The copy limit of {@link #TapMemoryBudget(long)}: {@code --probe-copy-mb}'s default. */
+    static final long DEFAULT_COPY_BYTES = 256L << 20;
+
     private final long limitBytes;
     private final AtomicLong usedBytes = new AtomicLong();
+    private final long copyLimitBytes;
+    private final AtomicLong copyBytes = new AtomicLong();
     private final List<TapBufferPool> pools = new CopyOnWriteArrayList<>();
     /** Monitor of {@link #releases}, for requests waiting for a tap buffer set. */
     private final Object released = new Object();
@@ -23,10 +30,41 @@ final class TapMemoryBudget {
 
     /** @param limitBytes the most bytes of tap buffers that may exist at once, over every model */
     TapMemoryBudget(long limitBytes) {
-        if (limitBytes <= 0) {
-            throw new IllegalArgumentException("tap buffer memory must be positive, got " + limitBytes);
+        this(limitBytes, DEFAULT_COPY_BYTES);
+    }
+
+    /**
+     * @param limitBytes     the most bytes of tap buffers that may exist at once, over every model
+     * @param copyLimitBytes the most bytes of tap copies that may exist at once, over every model
+     */
+    TapMemoryBudget(long limitBytes, long copyLimitBytes) {
+        if (limitBytes <= 0 || copyLimitBytes <= 0) {
+            throw new IllegalArgumentException("tap buffer and tap copy memory must be positive, got " + limitBytes
+                    + " and " + copyLimitBytes);
         }
         this.limitBytes = limitBytes;
+        this.copyLimitBytes = copyLimitBytes;
+    }
+
+    /** Reserves {@code bytes} of tap copies; false (nothing reserved) when they do not fit beside the others. */
+    boolean reserveCopies(long bytes) {
+        while (true) {
+            long used = copyBytes.get();
+            if (used + bytes > copyLimitBytes) {
+                return false;
+            }
+            if (copyBytes.compareAndSet(used, used + bytes)) {
+                return true;
+            }
+        }
+    }
+
+    void releaseCopies(long bytes) {
+        copyBytes.addAndGet(-bytes);
+    }
+
+    long copyBytes() {
+        return copyBytes.get();
     }
 
     void register(TapBufferPool pool) {

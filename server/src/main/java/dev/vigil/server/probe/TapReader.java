@@ -83,8 +83,26 @@ final class TapReader {
         return maskTensor == null ? null : maskBytes(maskTensor);
     }
 
+    /** The bytes of float tensors of these shapes. */
+    static long bytes(Map<String, long[]> shapes) {
+        long total = 0;
+        for (long[] shape : shapes.values()) {
+            total += TapBufferSet.floatBytes(shape);
+        }
+        return total;
+    }
+
     /** The probed batch of a run; {@code taps.buffers()} holds the taps, or (null) the result does. */
     static ProbedBatch read(ProbeTaps taps, Map<String, OnnxTensor> feeds, OrtSession.Result result) {
+        return read(taps, feeds, result, allocatedShapes(taps.tapOutputs(), result));
+    }
+
+    /**
+     * The probed batch of a run, given the taps ORT allocated ({@link #allocatedShapes} of {@code taps.tapOutputs()}):
+     * those are copied out of the result.
+     */
+    static ProbedBatch read(ProbeTaps taps, Map<String, OnnxTensor> feeds, OrtSession.Result result,
+                            Map<String, long[]> allocated) {
         ProbedModel model = taps.model();
         OnnxTensor maskTensor = mask(model, feeds);
         byte[] mask = maskTensor == null ? null : maskBytes(maskTensor);
@@ -95,7 +113,7 @@ final class TapReader {
                 tensors.put(tap, new TapTensor(set.buffer(tap), set.shape(tap)));
             }
         }
-        for (Map.Entry<String, long[]> e : allocatedShapes(taps.tapOutputs(), result).entrySet()) {
+        for (Map.Entry<String, long[]> e : allocated.entrySet()) {
             OnnxTensor t = (OnnxTensor) result.get(e.getKey()).orElseThrow();
             tensors.put(e.getKey(), new TapTensor(t.getFloatBuffer(), e.getValue()));
         }

@@ -230,6 +230,43 @@ class TapBufferPoolTest {
     }
 
     @Test
+    void oneRunAtATimePerModelHasOrtAllocateItsTapsAndTheirCopiesAreBoundedAndGivenBack() {
+        ProbeSite site = new ProbeSite(SiteKind.MLP, 0, "a", List.of(), "Relu");
+        TapMemoryBudget budget = new TapMemoryBudget(1L << 30, 1000);
+        ProbedModel model = new ProbedModel("m", ProbeSettings.defaults(), List.of(site), 4, budget, Set.of());
+        ProbedModel other = new ProbedModel("o", ProbeSettings.defaults(), List.of(site), 4, budget, Set.of());
+
+        ProbeTaps learning = ProbeTaps.withoutSet(model, 2, 3, 0);
+        assertNotNull(learning);
+        assertNull(ProbeTaps.withoutSet(model, 2, 3, 1_000_000), "the model's one run without a set is taken");
+        ProbeTaps otherModel = ProbeTaps.withoutSet(other, 2, 3, 0);
+        assertNotNull(otherModel, "the permit is per model");
+        otherModel.close();
+
+        assertTrue(learning.reserveCopies(600));
+        assertFalse(learning.reserveCopies(600), "600 + 600 bytes of copies are over the 1000 allowed");
+        assertEquals(600, budget.copyBytes(), "a refused reservation takes nothing");
+        Runnable observed = learning.handOver();
+        learning.close();
+        assertEquals(600, budget.copyBytes(), "handed over: the copies live until the statistics have read them");
+        ProbeTaps next = ProbeTaps.withoutSet(model, 2, 3, 0);
+        assertNotNull(next, "the request ended: its permit came back");
+        assertFalse(next.reserveCopies(600));
+        observed.run();
+        assertEquals(0, budget.copyBytes());
+        assertTrue(next.reserveCopies(600));
+        next.close();
+        next.close();
+        assertEquals(0, budget.copyBytes(), "a request that ends without handing its copies over gives them back");
+        ProbeTaps third = ProbeTaps.withoutSet(model, 2, 3, 0);
+        assertNotNull(third);
+        assertNull(ProbeTaps.withoutSet(model, 2, 3, 0), "closing twice gave the permit back once");
+        third.close();
+        model.buffers().close();
+        other.buffers().close();
+    }
+
+    @Test
     void concurrentRequestsNeverShareASetNorGetOneOfAnotherShape() throws Exception {
         int threads = 8;
         int rounds = 1_500;
