@@ -85,6 +85,13 @@ final class ServerFlags implements IModelTransformer {
             new Flag<>("--idle-timeout-ms", "idleTimeoutMs", long.class, ServerOptions::idleTimeoutMs,
                     ServerOptions.Builder::idleTimeoutMs, "a connection silent this long is closed; 408 while a "
                     + "request body is read (default: ${DEFAULT-VALUE})"),
+            new Flag<>("--header-timeout-ms", "headerTimeoutMs", long.class, ServerOptions::headerTimeoutMs,
+                    ServerOptions.Builder::headerTimeoutMs, "a request's line and headers must arrive within this "
+                    + "time of its first byte; 408 after (default: ${DEFAULT-VALUE})"),
+            new Flag<>("--max-connections", "maxConnections", int.class, ServerOptions::maxConnections,
+                    ServerOptions.Builder::maxConnections, "connections open at once, fewer when the open-file "
+                    + "limit is lower; beyond, new connections wait to be accepted and idle ones are closed after "
+                    + "1 s (default: ${DEFAULT-VALUE})"),
             new Flag<>("--body-timeout-ms", "bodyTimeoutMs", long.class, ServerOptions::bodyTimeoutMs,
                     ServerOptions.Builder::bodyTimeoutMs, "a request body must arrive whole within this time of its "
                     + "headers; 408 after (default: ${DEFAULT-VALUE})"),

@@ -38,6 +38,9 @@ import java.nio.file.Path;
  *                          the probe queue after it, before it is dropped from the statistics; 0 drops at once
  * @param probeWarmUpMs     the most time each probed model's statistics are warmed up at load, before the server
  *                          listens; 0 skips the warm-up
+ * @param headerTimeoutMs   a request's line and headers must arrive within this time of its first byte (408 after)
+ * @param maxConnections    connections open at once (fewer when the open-file limit is lower); beyond, new
+ *                          connections wait in the operating system's backlog
  * @param probeCopyMb       MiB of heap that copies of taps ONNX Runtime allocated may take together until the
  *                          statistics have read them; a probed request whose copies do not fit is not probed
  */
@@ -46,7 +49,8 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
                             int intraOpThreads, int probeQueue, long probeBufferMb, int maxHeaderBytes,
                             long idleTimeoutMs, long bodyTimeoutMs, long bodyBudgetMb, int reportRequests,
                             long reportRequestBytes, long reportIntervalS, int maxAttentionMapTokens,
-                            int probeWorkers, long probeWaitMs, long probeWarmUpMs, long probeCopyMb) {
+                            int probeWorkers, long probeWaitMs, long probeWarmUpMs, long probeCopyMb,
+                            long headerTimeoutMs, int maxConnections) {
 
     public ServerOptions {
         require(port >= 0 && port <= 65535, "port must be 0..65535");
@@ -71,6 +75,8 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         require(probeWaitMs >= 0 && probeWaitMs <= 60_000, "probe wait ms must be 0..60000");
         require(probeWarmUpMs >= 0 && probeWarmUpMs <= 600_000, "probe warm-up ms must be 0..600000");
         require(probeCopyMb > 0 && probeCopyMb <= 1L << 30, "probe copy MiB must be 1..2^30");
+        require(headerTimeoutMs > 0, "header timeout must be positive");
+        require(maxConnections >= 1 && maxConnections <= 1_000_000, "max connections must be 1..1000000");
     }
 
     private static void require(boolean ok, String message) {
@@ -99,6 +105,8 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private int probeQueue = 16;
         private long probeBufferMb = 1024;
         private long probeCopyMb = 256;
+        private long headerTimeoutMs = 20_000;
+        private int maxConnections = 4096;
         private int maxHeaderBytes = 8192;
         private long idleTimeoutMs = 30_000;
         private long bodyTimeoutMs = 60_000;
@@ -124,6 +132,8 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         public Builder probeQueue(int v) { probeQueue = v; return this; }
         public Builder probeBufferMb(long v) { probeBufferMb = v; return this; }
         public Builder probeCopyMb(long v) { probeCopyMb = v; return this; }
+        public Builder headerTimeoutMs(long v) { headerTimeoutMs = v; return this; }
+        public Builder maxConnections(int v) { maxConnections = v; return this; }
         public Builder maxHeaderBytes(int v) { maxHeaderBytes = v; return this; }
         public Builder idleTimeoutMs(long v) { idleTimeoutMs = v; return this; }
         public Builder bodyTimeoutMs(long v) { bodyTimeoutMs = v; return this; }
@@ -140,7 +150,8 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
             return new ServerOptions(modelsDir, host, port, device, maxBodyBytes, maxBatchSize, maxSequenceLength,
                     maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb, maxHeaderBytes, idleTimeoutMs,
                     bodyTimeoutMs, bodyBudgetMb, reportRequests, reportRequestBytes, reportIntervalS,
-                    maxAttentionMapTokens, probeWorkers, probeWaitMs, probeWarmUpMs, probeCopyMb);
+                    maxAttentionMapTokens, probeWorkers, probeWaitMs, probeWarmUpMs, probeCopyMb, headerTimeoutMs,
+                    maxConnections);
         }
     }
 }

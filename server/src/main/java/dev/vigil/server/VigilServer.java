@@ -140,8 +140,14 @@ public final class VigilServer implements AutoCloseable {
         if (app != null) {
             throw new IllegalStateException("already started");
         }
+        int maxConnections = JettySettings.connectionCap(options.maxConnections());
+        if (maxConnections < options.maxConnections()) {
+            LOG.warn("At most {} connections at once, not {} (--max-connections): the open-file limit (ulimit -n) "
+                    + "leaves that many once the files the server itself needs are counted", maxConnections,
+                    options.maxConnections());
+        }
         JettySettings jetty = new JettySettings(options.host(), options.port(), options.maxHeaderBytes(),
-                options.idleTimeoutMs());
+                options.idleTimeoutMs(), options.headerTimeoutMs(), maxConnections);
         checkStartable(jetty);
         sessions = new SessionFactory(options.device(), options.intraOpThreads());
         probes.device(sessions::cuda);
