@@ -1,12 +1,5 @@
 package dev.vigil.server;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtSession;
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.vigil.server.protocol.InferRequest;
-import dev.vigil.server.serving.RunObserver;
-import dev.vigil.server.serving.RunTaps;
-import dev.vigil.server.serving.ServedModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,9 +9,6 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -39,32 +29,11 @@ class ClientClosedTest {
     private static VigilServer server;
     private static Http http;
     private static int port;
-    private static final CountDownLatch running = new CountDownLatch(1);
-    private static final CountDownLatch release = new CountDownLatch(1);
+    private static final HoldingObserver holding = new HoldingObserver();
 
     @BeforeAll
     static void start() throws Exception {
         TestModels.writeMlp(repo, "mlp");
-        RunObserver holding = new RunObserver() {
-            @Override
-            public RunTaps beforeRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds) {
-                if ("hold".equals(request.id())) {
-                    running.countDown();
-                    try {
-                        release.await(30, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                return RunTaps.NONE;
-            }
-
-            @Override
-            public Map<String, JsonNode> onRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds,
-                                               OrtSession.Result result, RunTaps taps) {
-                return Map.of();
-            }
-        };
         server = new VigilServer(TestServers.cpu(repo).intraOpThreads(1).maxBatchSize(ROWS).build(), holding);
         port = server.start();
         http = new Http(port);
@@ -72,7 +41,7 @@ class ClientClosedTest {
 
     @AfterAll
     static void stop() {
-        release.countDown();
+        holding.release();
         server.close();
     }
 
@@ -95,18 +64,18 @@ class ClientClosedTest {
 
     @Test
     void aClientThatResetsItsConnectionBeforeItsResponseIsAClientErrorNotAServerError() throws Exception {
-        byte[] body = request("hold").getBytes(StandardCharsets.UTF_8);
+        byte[] body = request(HoldingObserver.HOLD).getBytes(StandardCharsets.UTF_8);
         try (Socket socket = new Socket("127.0.0.1", port)) {
             OutputStream out = socket.getOutputStream();
             out.write(("POST /v2/models/mlp/infer HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                     + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
             out.write(body);
             out.flush();
-            assertTrue(running.await(30, TimeUnit.SECONDS), "the request never ran");
+            assertTrue(holding.awaitRunning(), "the request never ran");
             socket.setSoLinger(true, 0);
         }
         Thread.sleep(200);
-        release.countDown();
+        holding.release();
         for (int i = 0; i < 250 && count("client_error") + count("server_error") + count("success") < 1; i++) {
             Thread.sleep(20);
         }

@@ -1,12 +1,5 @@
 package dev.vigil.server;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtSession;
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.vigil.server.protocol.InferRequest;
-import dev.vigil.server.serving.RunObserver;
-import dev.vigil.server.serving.RunTaps;
-import dev.vigil.server.serving.ServedModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -16,9 +9,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -41,9 +32,7 @@ class ServingOutcomesTest {
     static Path repo;
     private static VigilServer server;
     private static Http http;
-    /** Holds the run in progress until released, so that the one inference slot stays taken. */
-    private static final CountDownLatch running = new CountDownLatch(1);
-    private static final CountDownLatch release = new CountDownLatch(1);
+    private static final HoldingObserver holding = new HoldingObserver();
 
     @BeforeAll
     static void start() throws Exception {
@@ -51,34 +40,13 @@ class ServingOutcomesTest {
         Files.createDirectories(repo.resolve("empty"));
         Files.write(Files.createDirectories(repo.resolve("corrupt")).resolve("model.onnx"),
                 "not ONNX".getBytes(StandardCharsets.UTF_8));
-        RunObserver holding = new RunObserver() {
-            @Override
-            public RunTaps beforeRun(ServedModel model, InferRequest request, Map<String, OnnxTensor> feeds) {
-                if ("hold".equals(request.id())) {
-                    running.countDown();
-                    try {
-                        release.await(30, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                return RunTaps.NONE;
-            }
-
-            @Override
-            public Map<String, JsonNode> onRun(ServedModel model, InferRequest request,
-                                               Map<String, OnnxTensor> feeds, OrtSession.Result result,
-                                               RunTaps taps) {
-                return Map.of();
-            }
-        };
         server = new VigilServer(TestServers.cpu(repo).maxInflight(1).maxQueue(0).intraOpThreads(1).build(), holding);
         http = new Http(server.start());
     }
 
     @AfterAll
     static void stop() {
-        release.countDown();
+        holding.release();
         server.close();
     }
 
@@ -110,9 +78,9 @@ class ServingOutcomesTest {
         double serverErrors = count("mlp", "server_error");
         CompletableFuture<HttpResponse<byte[]>> held = CompletableFuture.supplyAsync(
                 () -> http.postJson("/v2/models/mlp/infer", "{\"id\":\"hold\"," + REQUEST.substring(1)));
-        assertTrue(running.await(30, TimeUnit.SECONDS), "the held request never ran");
+        assertTrue(holding.awaitRunning(), "the held request never ran");
         HttpResponse<byte[]> refused = http.postJson("/v2/models/mlp/infer", REQUEST);
-        release.countDown();
+        holding.release();
         assertEquals(503, refused.statusCode(), Http.text(refused));
         assertTrue(Http.json(refused).get("error").asText().contains("overloaded"), Http.text(refused));
         assertEquals(200, held.get(30, TimeUnit.SECONDS).statusCode());
