@@ -86,6 +86,17 @@ class JettyErrorsTest {
     }
 
     @Test
+    void compressedBody() throws IOException {
+        String post = "POST /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\nConnection: close\r\n";
+        String gzip = "\u001f\u008b\u0008\u0000\u0000\u0000\u0000\u0000\u0000\u0003";
+        assertJsonError(send(post + "Content-Encoding: gzip\r\nContent-Length: " + gzip.length() + "\r\n\r\n"
+                + gzip), 415, "gzip", "uncompressed");
+        RawHttp.Reply identity = send(post + "Content-Encoding: identity\r\nContent-Length: " + GOOD_BODY.length()
+                + "\r\n\r\n" + GOOD_BODY);
+        assertEquals(200, identity.status(), identity.text());
+    }
+
+    @Test
     void nulInThePath() throws IOException {
         assertJsonError(send("GET /v2/models/ml%00p HTTP/1.1\r\nHost: t\r\n\r\n"), 400);
     }

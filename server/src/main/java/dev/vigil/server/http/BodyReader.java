@@ -48,12 +48,18 @@ public final class BodyReader {
     /**
      * Starts reading the body of a request whose asynchronous processing has started.
      *
-     * @return the body; fails with an {@link ApiException}: 413 too large, 503 budget taken, 408 too slow, 400
-     *         ended early or malformed
+     * @return the body; fails with an {@link ApiException}: 415 compressed, 413 too large, 503 budget taken, 408 too
+     *         slow, 400 ended early or malformed
      */
     public CompletableFuture<byte[]> read(HttpServletRequest request, RequestMemory memory) {
         CompletableFuture<byte[]> body = new CompletableFuture<>();
         try {
+            String encoding = request.getHeader("Content-Encoding");
+            if (encoding != null && !encoding.isBlank() && !encoding.trim().equalsIgnoreCase("identity")) {
+                // read as it is, a compressed body would only be refused later as malformed JSON or tensors
+                throw new ApiException(415, "Content-Encoding '" + encoding.trim() + "' is not supported: send the "
+                        + "request body uncompressed");
+            }
             long declared = request.getContentLengthLong();
             if (declared > maxBodyBytes) {
                 throw new ApiException(413, "request body of " + declared + " bytes exceeds the limit of "
