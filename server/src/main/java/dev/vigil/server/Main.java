@@ -4,6 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
+import sun.misc.Signal;
 
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -34,10 +35,16 @@ public final class Main implements Callable<Integer> {
         }
         VigilServer server = new VigilServer(options);
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Runnable stop = () -> {
             server.close();
             stopped.countDown();
-        }, "vigil-shutdown"));
+        };
+        // SIGTERM and SIGINT stop the server before the JVM shuts down: its shutdown hooks run all at once, and ONNX
+        // Runtime's own hook releases the native environment, which crashes a model run still in progress
+        for (String name : new String[]{"TERM", "INT"}) {
+            Signal.handle(new Signal(name), signal -> stop.run());
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(stop, "vigil-shutdown"));
         try {
             server.start();
         } catch (StartupException e) {

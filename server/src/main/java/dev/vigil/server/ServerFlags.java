@@ -92,6 +92,9 @@ final class ServerFlags implements IModelTransformer {
                     ServerOptions.Builder::maxConnections, "connections open at once, fewer when the open-file "
                     + "limit is lower; beyond, new connections wait to be accepted and idle ones are closed after "
                     + "1 s (default: ${DEFAULT-VALUE})"),
+            new Flag<>("--shutdown-timeout-ms", "shutdownTimeoutMs", long.class, ServerOptions::shutdownTimeoutMs,
+                    ServerOptions.Builder::shutdownTimeoutMs, "on SIGTERM, how long the inference requests in "
+                    + "progress may finish while new ones get 503 and readiness fails (default: ${DEFAULT-VALUE})"),
             new Flag<>("--body-timeout-ms", "bodyTimeoutMs", long.class, ServerOptions::bodyTimeoutMs,
                     ServerOptions.Builder::bodyTimeoutMs, "a request body must arrive whole within this time of its "
                     + "headers; 408 after (default: ${DEFAULT-VALUE})"),

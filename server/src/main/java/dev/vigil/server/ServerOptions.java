@@ -41,6 +41,8 @@ import java.nio.file.Path;
  * @param headerTimeoutMs   a request's line and headers must arrive within this time of its first byte (408 after)
  * @param maxConnections    connections open at once (fewer when the open-file limit is lower); beyond, new
  *                          connections wait in the operating system's backlog
+ * @param shutdownTimeoutMs how long a stopping server lets the inference requests in progress finish (new ones get
+ *                          503 and readiness fails meanwhile)
  * @param probeCopyMb       MiB of heap that copies of taps ONNX Runtime allocated may take together until the
  *                          statistics have read them; a probed request whose copies do not fit is not probed
  */
@@ -50,7 +52,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
                             long idleTimeoutMs, long bodyTimeoutMs, long bodyBudgetMb, int reportRequests,
                             long reportRequestBytes, long reportIntervalS, int maxAttentionMapTokens,
                             int probeWorkers, long probeWaitMs, long probeWarmUpMs, long probeCopyMb,
-                            long headerTimeoutMs, int maxConnections) {
+                            long headerTimeoutMs, int maxConnections, long shutdownTimeoutMs) {
 
     public ServerOptions {
         require(port >= 0 && port <= 65535, "port must be 0..65535");
@@ -77,6 +79,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         require(probeCopyMb > 0 && probeCopyMb <= 1L << 30, "probe copy MiB must be 1..2^30");
         require(headerTimeoutMs > 0, "header timeout must be positive");
         require(maxConnections >= 1 && maxConnections <= 1_000_000, "max connections must be 1..1000000");
+        require(shutdownTimeoutMs >= 0 && shutdownTimeoutMs <= 3_600_000, "shutdown timeout ms must be 0..3600000");
     }
 
     private static void require(boolean ok, String message) {
@@ -107,6 +110,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         private long probeCopyMb = 256;
         private long headerTimeoutMs = 20_000;
         private int maxConnections = 4096;
+        private long shutdownTimeoutMs = 25_000;
         private int maxHeaderBytes = 8192;
         private long idleTimeoutMs = 30_000;
         private long bodyTimeoutMs = 60_000;
@@ -134,6 +138,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
         public Builder probeCopyMb(long v) { probeCopyMb = v; return this; }
         public Builder headerTimeoutMs(long v) { headerTimeoutMs = v; return this; }
         public Builder maxConnections(int v) { maxConnections = v; return this; }
+        public Builder shutdownTimeoutMs(long v) { shutdownTimeoutMs = v; return this; }
         public Builder maxHeaderBytes(int v) { maxHeaderBytes = v; return this; }
         public Builder idleTimeoutMs(long v) { idleTimeoutMs = v; return this; }
         public Builder bodyTimeoutMs(long v) { bodyTimeoutMs = v; return this; }
@@ -151,7 +156,7 @@ public record ServerOptions(Path modelsDir, String host, int port, Device device
                     maxInflight, maxQueue, intraOpThreads, probeQueue, probeBufferMb, maxHeaderBytes, idleTimeoutMs,
                     bodyTimeoutMs, bodyBudgetMb, reportRequests, reportRequestBytes, reportIntervalS,
                     maxAttentionMapTokens, probeWorkers, probeWaitMs, probeWarmUpMs, probeCopyMb, headerTimeoutMs,
-                    maxConnections);
+                    maxConnections, shutdownTimeoutMs);
         }
     }
 }

@@ -20,6 +20,7 @@ import dev.vigil.server.protocol.InferResponse;
 import dev.vigil.server.protocol.InferResponseWriter;
 import dev.vigil.server.protocol.TensorSpec;
 import dev.vigil.server.serving.AdmissionControl;
+import dev.vigil.server.serving.InflightRequests;
 import dev.vigil.server.serving.InferenceService;
 import dev.vigil.server.serving.ModelRepository;
 import dev.vigil.server.serving.PreparedRequest;
@@ -40,6 +41,8 @@ import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.MethodNotAllowedResponse;
 import io.javalin.http.NotFoundResponse;
+import org.eclipse.jetty.server.HttpChannel;
+import org.eclipse.jetty.server.Request;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,12 +77,15 @@ public final class VigilServer implements AutoCloseable {
     /** The name metadata gives a tokenizer model's text input (a text request may name it anything). */
     private static final String TEXT_INPUT = "text";
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Marks an inference exchange counted in {@link #inflight}: it is counted out when Jetty completes it. */
+    private static final String INFLIGHT_ATTRIBUTE = "dev.vigil.inflight";
 
     private final ServerOptions options;
     private final ServingMetrics metrics = new ServingMetrics();
     private final InferRequestParser parser = new InferRequestParser();
     private final InferResponseWriter writer = new InferResponseWriter();
     private final AdmissionControl admission;
+    private final InflightRequests inflight = new InflightRequests();
     private final MemoryBudget requestMemory;
     private final ScheduledThreadPoolExecutor deadlines;
     private final BodyReader bodies;
@@ -142,7 +148,7 @@ public final class VigilServer implements AutoCloseable {
         }
         int maxConnections = JettySettings.connectionCap(options.maxConnections());
         if (maxConnections < options.maxConnections()) {
-            LOG.warn("At most {} connections at once, not {} (--max-connections): the open-file limit (ulimit -n) "
+            LOG.info("At most {} connections at once, not {} (--max-connections): the open-file limit (ulimit -n) "
                     + "leaves that many once the files the server itself needs are counted", maxConnections,
                     options.maxConnections());
         }
@@ -181,7 +187,15 @@ public final class VigilServer implements AutoCloseable {
             cfg.http.maxRequestSize = options.maxBodyBytes();
             cfg.http.disableCompression();
             cfg.http.prefer405over404 = true;
-            jetty.apply(cfg);
+            jetty.apply(cfg, new HttpChannel.Listener() {
+                @Override
+                public void onComplete(Request request) {
+                    // the end of the exchange, its response's last byte written (or the exchange failed)
+                    if (request.getAttribute(INFLIGHT_ATTRIBUTE) != null) {
+                        inflight.exit();
+                    }
+                }
+            });
         });
         routes(app);
         try {
@@ -234,7 +248,9 @@ public final class VigilServer implements AutoCloseable {
     private void routes(Javalin app) {
         app.get("/v2/health/live", ctx -> json(ctx, 200, Map.of("live", true)));
         app.get("/v2/health/ready", ctx -> {
-            if (repository.anyReady()) {
+            if (inflight.draining()) {
+                error(ctx, 503, "the server is shutting down");
+            } else if (repository.anyReady()) {
                 json(ctx, 200, Map.of("ready", true));
             } else {
                 error(ctx, 503, "no model is ready");
@@ -442,6 +458,13 @@ public final class VigilServer implements AutoCloseable {
             metrics.observeRequest(name, e.outcome(), (System.nanoTime() - t0) / 1e9);
             throw e;
         }
+        if (!inflight.enter()) {
+            ApiException refused = ApiException.unavailable("the server is shutting down; send the request to another "
+                    + "replica");
+            metrics.observeRequest(name, refused.outcome(), (System.nanoTime() - t0) / 1e9);
+            throw refused;
+        }
+        ctx.req().setAttribute(INFLIGHT_ATTRIBUTE, Boolean.TRUE);
         RequestMemory memory = new RequestMemory(requestMemory);
         ctx.future(() -> bodies.read(ctx.req(), memory)
                 .thenAccept(body -> respond(ctx, model, body, headerLength, memory))
@@ -576,7 +599,15 @@ public final class VigilServer implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        long deadline = System.nanoTime() + options.shutdownTimeoutMs() * 1_000_000L;
         if (app != null) {
+            LOG.info("Vigil stopping: not ready, new inference requests refused, those in progress finishing "
+                    + "(at most {} ms, --shutdown-timeout-ms)", options.shutdownTimeoutMs());
+            int left = inflight.drain(options.shutdownTimeoutMs());
+            if (left > 0) {
+                LOG.warn("Stopping with {} inference request(s) still in progress after {} ms (--shutdown-timeout-ms)",
+                        left, options.shutdownTimeoutMs());
+            }
             app.stop();
             app = null;
         }
@@ -584,6 +615,7 @@ public final class VigilServer implements AutoCloseable {
             batchers.close();
             batchers = null;
         }
+        boolean idle = admission.close(Math.max(0, (deadline - System.nanoTime()) / 1_000_000L));
         deadlines.shutdownNow();
         if (report != null) {
             report.close();
@@ -591,8 +623,14 @@ public final class VigilServer implements AutoCloseable {
         }
         probes.close();
         if (repository != null) {
-            repository.close();
+            if (idle) {
+                repository.close();
+            } else {
+                // closing a session while a run is inside it crashes ONNX Runtime: the process is ending anyway
+                LOG.warn("Model sessions left open: model runs are still in progress");
+            }
             repository = null;
+            LOG.info("Vigil stopped");
         }
     }
 }

@@ -74,6 +74,6 @@ class ServerFlagsTest {
         assertTrue(text.contains("--models=<models> model repository directory (default: models)"), text);
         assertTrue(text.contains("--device=<device> cpu, cuda or cuda:<id> (default: CUDA when its execution "
                 + "provider loads, else CPU)"), text);
-        assertEquals(26 + 2, command.getCommandSpec().options().size(), "26 server flags, --help and --version");
+        assertEquals(27 + 2, command.getCommandSpec().options().size(), "27 server flags, --help and --version");
     }
 }

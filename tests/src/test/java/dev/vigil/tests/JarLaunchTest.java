@@ -8,9 +8,14 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -82,6 +87,59 @@ class JarLaunchTest {
         } finally {
             p.destroy();
             assertTrue(p.waitFor(20, TimeUnit.SECONDS), "the server stops on SIGTERM");
+        }
+    }
+
+    /**
+     * SIGTERM while MiniLM requests run: they still get their 200, the process exits 0. Before, the JVM's shutdown
+     * hooks (ONNX Runtime's releases its native environment) ran under the runs: SIGSEGV, exit 134, every request in
+     * flight lost its connection.
+     */
+    @Test
+    void sigtermLetsTheRequestsInProgressFinishAndExitsZero() throws Exception {
+        Process p = launch("--models", MiniLmTextTest.MODELS.toString(), "--port", "0", "--device", "cpu",
+                "--probe-warmup-ms", "0");
+        StringBuilder seen = new StringBuilder();
+        try (BufferedReader log = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            int port = -1;
+            while (port < 0) {
+                String line = log.readLine();
+                if (line == null) {
+                    break;
+                }
+                seen.append(line).append('\n');
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) {
+                    port = Integer.parseInt(m.group(1));
+                }
+            }
+            assertTrue(port > 0, "no 'Vigil listening' line in:\n" + seen);
+            Http http = new Http(port);
+            String text = "\"" + "the quick brown fox jumps over the lazy dog ".repeat(45) + "\"";
+            String batch = "{\"inputs\":[{\"name\":\"text\",\"datatype\":\"BYTES\",\"shape\":[8],\"data\":["
+                    + String.join(",", Collections.nCopies(8, text)) + "]}],\"outputs\":[{\"name\":\"882\"}]}";
+            List<CompletableFuture<HttpResponse<byte[]>>> running = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                running.add(CompletableFuture.supplyAsync(
+                        () -> http.postJson("/v2/models/all-minilm-l6-v2/infer", batch)));
+            }
+            Thread.sleep(1_000);
+            // SIGTERM; Process.destroy() would also close the stream the log is read from
+            p.toHandle().destroy();
+            for (CompletableFuture<HttpResponse<byte[]>> r : running) {
+                HttpResponse<byte[]> response = r.get(60, TimeUnit.SECONDS);
+                assertEquals(200, response.statusCode(), Http.text(response));
+                assertEquals("[8,384]", Http.json(response).get("outputs").get(0).get("shape").toString());
+            }
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the server stops after its requests");
+            for (String line = log.readLine(); line != null; line = log.readLine()) {
+                seen.append(line).append('\n');
+            }
+            assertEquals(0, p.exitValue(), seen.toString());
+            assertTrue(seen.toString().contains("Vigil stopped"), seen.toString());
+        } finally {
+            p.destroyForcibly();
         }
     }
 

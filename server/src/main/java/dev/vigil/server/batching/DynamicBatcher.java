@@ -280,5 +280,11 @@ public final class DynamicBatcher implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         runners.shutdown();
+        try {
+            // the models' sessions are closed after this: no batch may still be running in them
+            runners.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.vigil.server.http;
 
 import io.javalin.config.JavalinConfig;
+import org.eclipse.jetty.server.HttpChannel;
 import org.eclipse.jetty.server.ServerConnector;
 
 import com.sun.management.UnixOperatingSystemMXBean;
@@ -53,8 +54,12 @@ public record JettySettings(String host, int port, int maxHeaderBytes, long idle
                 ? unix.getMaxFileDescriptorCount() : 0;
     }
 
-    /** Applies these settings to a Javalin configuration. */
-    public void apply(JavalinConfig cfg) {
+    /**
+     * Applies these settings to a Javalin configuration.
+     *
+     * @param exchanges told of every request's progress on the connector, up to its response's last byte
+     */
+    public void apply(JavalinConfig cfg, HttpChannel.Listener exchanges) {
         JsonErrorHandler errors = new JsonErrorHandler(maxHeaderBytes);
         cfg.jetty.modifyServer(server -> server.setErrorHandler(errors));
         cfg.jetty.modifyServletContextHandler(context -> context.setErrorHandler(errors));
@@ -70,6 +75,7 @@ public record JettySettings(String host, int port, int maxHeaderBytes, long idle
             connector.setIdleTimeout(idleTimeoutMs);
             // a bean of the connector: started with it, it registers for the connector's accepts and connections
             connector.addBean(new ConnectionCap(maxConnections, connector, Math.min(LIMITED_IDLE_MS, idleTimeoutMs)));
+            connector.addBean(exchanges);
             return connector;
         });
     }

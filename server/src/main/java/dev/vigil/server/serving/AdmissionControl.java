@@ -8,7 +8,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Bounds concurrent inference: at most {@code maxInflight} requests run, at most {@code maxQueue} wait for a
- * slot, and any more are refused at once (503) instead of piling up.
+ * slot, and any more are refused at once (503) instead of piling up. Closed when the server stops: no run starts,
+ * and the server waits for the running ones before it closes the models' sessions (a session closed under a run
+ * crashes ONNX Runtime).
  */
 public final class AdmissionControl {
     private final Semaphore slots;
@@ -16,6 +18,7 @@ public final class AdmissionControl {
     private final int maxInflight;
     private final int maxQueue;
     private final long maxWaitMillis;
+    private volatile boolean closed;
 
     public AdmissionControl(int maxInflight, int maxQueue, long maxWaitMillis) {
         this.slots = new Semaphore(maxInflight, true);
@@ -41,6 +44,9 @@ public final class AdmissionControl {
      * @throws ApiException 503 when the queue is full or the wait times out
      */
     public Permit acquire() {
+        if (closed) {
+            throw ApiException.unavailable("the server is shutting down; send the request to another replica");
+        }
         if (!slots.tryAcquire()) {
             if (waiting.incrementAndGet() > maxQueue) {
                 waiting.decrementAndGet();
@@ -60,5 +66,25 @@ public final class AdmissionControl {
             }
         }
         return slots::release;
+    }
+
+    /**
+     * Refuses every later {@link #acquire} (503) and waits up to {@code timeoutMs} for the runs that hold a slot to
+     * end.
+     *
+     * @return whether no run holds a slot any more
+     */
+    public boolean close(long timeoutMs) {
+        closed = true;
+        try {
+            if (slots.tryAcquire(maxInflight, Math.max(0, timeoutMs), TimeUnit.MILLISECONDS)) {
+                slots.release(maxInflight);
+                return true;
+            }
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 }
