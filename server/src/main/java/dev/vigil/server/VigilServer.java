@@ -621,7 +621,7 @@ public final class VigilServer implements AutoCloseable {
             report.close();
             report = null;
         }
-        probes.close();
+        probes.close(idle);
         if (repository != null) {
             if (idle) {
                 repository.close();

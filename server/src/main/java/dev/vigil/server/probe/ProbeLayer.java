@@ -321,32 +321,48 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
             // inspected and shadowed requests need the site tensors: they take the host path
             return new ReducedRun(probed, bt[0], bt[1]);
         }
-        TapBufferPool pool = probed.buffers();
-        TapBufferSet set = pool.pinning() ? pool.acquire(bt[0], bt[1], waitNanos) : null;
-        ProbeTaps taps;
-        if (set != null) {
-            taps = new ProbeTaps(probed, bt[0], bt[1], set);
-        } else if (pool.pinning() && !inspect) {
-            // no buffer set came free in time: the workers are that far behind
+        ProbeTaps taps = taps(probed, bt[0], bt[1], inspect);
+        if (taps == null && inspect) {
+            throw ApiException.overloaded("server overloaded: model '" + model.name() + "' is running another "
+                    + "probed request without tap buffers; retry the inspected request later");
+        }
+        if (taps == null) {
             probed.drop();
             return RunTaps.NONE;
-        } else {
-            // ORT allocates the taps (the run that teaches the pool their shapes, a model whose shapes it cannot
-            // learn, an inspected request that found every set busy): one such run at a time per model
-            taps = ProbeTaps.withoutSet(probed, bt[0], bt[1], inspect ? INSPECT_WAIT_NANOS : 0);
-            if (taps == null && inspect) {
-                throw ApiException.overloaded("server overloaded: model '" + model.name() + "' is running another "
-                        + "probed request without tap buffers; retry the inspected request later");
-            }
-            if (taps == null) {
-                probed.drop();
-                return RunTaps.NONE;
-            }
         }
         if (shadowing) {
             taps.shadow(shadowed.outputs());
         }
         return taps;
+    }
+
+    /**
+     * Where a probed run writes its taps: a buffer set of the model's pool, or, when the pool has no shapes yet (this
+     * run teaches them), cannot learn them, or an inspected request finds every set busy, memory ORT allocates, for
+     * one such run at a time per model. A sampled request waits up to the probe wait for either; null when none came.
+     */
+    private ProbeTaps taps(ProbedModel probed, int batch, int tokens, boolean inspect) {
+        TapBufferPool pool = probed.buffers();
+        long deadline = System.nanoTime() + (inspect ? INSPECT_WAIT_NANOS : waitNanos);
+        for (int round = 0; round < 2; round++) {
+            if (pool.pinning()) {
+                TapBufferSet set = pool.acquire(batch, tokens, waitNanos);
+                if (set != null) {
+                    return new ProbeTaps(probed, batch, tokens, set);
+                }
+                if (!inspect) {
+                    // no buffer set came free in time: the workers are that far behind
+                    return null;
+                }
+            }
+            ProbeTaps unpinned = ProbeTaps.withoutSet(probed, batch, tokens, Math.max(0, deadline - System.nanoTime()));
+            if (unpinned == null || inspect || !pool.pinning()) {
+                return unpinned;
+            }
+            // another run taught the pool the shapes while this one waited for the permit: a set after all
+            unpinned.close();
+        }
+        return null;
     }
 
     @Override
@@ -579,13 +595,26 @@ public final class ProbeLayer implements RunObserver, ModelPreparer, AutoCloseab
 
     @Override
     public void close() {
+        close(true);
+    }
+
+    /**
+     * Stops the probe worker and the shadow runner, and frees the native memory of the tap buffers and shadow models
+     * unless something may still be running in it (a session's or a tensor's memory freed under a run crashes ONNX
+     * Runtime; the process is ending anyway).
+     *
+     * @param modelRunsEnded whether no model run is in progress (a run may be writing into tap buffers)
+     */
+    public void close(boolean modelRunsEnded) {
         worker.close();
-        shadow.close();
+        boolean shadowStopped = shadow.stop();
         for (ProbedModel m : models.values()) {
-            if (m.shadow() != null) {
+            if (m.shadow() != null && shadowStopped) {
                 m.shadow().close();
             }
-            m.buffers().close();
+            if (modelRunsEnded) {
+                m.buffers().close();
+            }
         }
     }
 }

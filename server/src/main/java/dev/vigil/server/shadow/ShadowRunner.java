@@ -190,11 +190,21 @@ public final class ShadowRunner implements AutoCloseable {
 
     @Override
     public void close() {
+        stop();
+    }
+
+    /**
+     * Stops the shadow thread, waiting up to 10 s for a shadow run in progress.
+     *
+     * @return whether the thread has stopped: only then may the shadow models' sessions be closed
+     */
+    public boolean stop() {
         executor.shutdownNow();
         try {
-            executor.awaitTermination(10, TimeUnit.SECONDS);
+            return executor.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return false;
         }
     }
 }
