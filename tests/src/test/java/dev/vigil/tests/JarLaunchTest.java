@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -42,25 +43,25 @@ class JarLaunchTest {
         return new ProcessBuilder(cmd).redirectErrorStream(true).start();
     }
 
+    /** Reads the server's log up to its address line, keeping what it read in {@code seen}; the bound port. */
+    private static int awaitListening(BufferedReader log, StringBuilder seen) throws IOException {
+        for (String line = log.readLine(); line != null; line = log.readLine()) {
+            seen.append(line).append('\n');
+            Matcher m = LISTENING.matcher(line);
+            if (m.find()) {
+                return Integer.parseInt(m.group(1));
+            }
+        }
+        throw new AssertionError("no 'Vigil listening' line in:\n" + seen);
+    }
+
     @Test
     void startsOnAnEphemeralPortAndServes() throws Exception {
         Process p = launch("--models", MiniLmTextTest.MODELS.toString(), "--port", "0", "--device", "cpu");
         try (BufferedReader log = new BufferedReader(new InputStreamReader(p.getInputStream(),
                 StandardCharsets.UTF_8))) {
-            int port = -1;
             StringBuilder seen = new StringBuilder();
-            while (port < 0) {
-                String line = log.readLine();
-                if (line == null) {
-                    break;
-                }
-                seen.append(line).append('\n');
-                Matcher m = LISTENING.matcher(line);
-                if (m.find()) {
-                    port = Integer.parseInt(m.group(1));
-                }
-            }
-            assertTrue(port > 0, "no 'Vigil listening' line in:\n" + seen);
+            int port = awaitListening(log, seen);
             // The start-up log is the device, the model table and the address: no library chatter, no warnings.
             // A loaded machine may add one notice per model that its probe warm-up had not settled in time: how fast
             // the statistics warm depends on the machine, not on the start-up log's shape.
@@ -102,19 +103,7 @@ class JarLaunchTest {
         StringBuilder seen = new StringBuilder();
         try (BufferedReader log = new BufferedReader(new InputStreamReader(p.getInputStream(),
                 StandardCharsets.UTF_8))) {
-            int port = -1;
-            while (port < 0) {
-                String line = log.readLine();
-                if (line == null) {
-                    break;
-                }
-                seen.append(line).append('\n');
-                Matcher m = LISTENING.matcher(line);
-                if (m.find()) {
-                    port = Integer.parseInt(m.group(1));
-                }
-            }
-            assertTrue(port > 0, "no 'Vigil listening' line in:\n" + seen);
+            int port = awaitListening(log, seen);
             Http http = new Http(port);
             String text = "\"" + "the quick brown fox jumps over the lazy dog ".repeat(45) + "\"";
             String batch = "{\"inputs\":[{\"name\":\"text\",\"datatype\":\"BYTES\",\"shape\":[8],\"data\":["
