@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -176,6 +177,8 @@ public final class QuantReport implements AutoCloseable {
             fail(job, e);
         } catch (IllegalArgumentException e) {
             fail(job, new ApiException(409, "model '" + model + "' cannot be quantized: " + e.getMessage()));
+        } catch (CancellationException e) {
+            fail(job, ApiException.unavailable("the server is stopping"));
         } catch (Exception | OutOfMemoryError e) {
             LOG.error("Model '{}': the quantization report failed", model, e);
             fail(job, new ApiException(500, "the quantization report failed (logged)"));
@@ -348,8 +351,17 @@ public final class QuantReport implements AutoCloseable {
         ctx.status(status).contentType("application/json").result(JSON.writeValueAsBytes(body));
     }
 
+    /**
+     * Stops the report thread: a sweep in progress ends after its current model run (its sessions are its own, but
+     * a run still going when the JVM's shutdown hooks release ONNX Runtime's environment would crash the process).
+     */
     @Override
     public void close() {
         thread.shutdownNow();
+        try {
+            thread.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

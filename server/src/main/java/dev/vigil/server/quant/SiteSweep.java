@@ -20,6 +20,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 
 /**
  * Replays recorded runs through a float model and quantized variants of it in ONNX Runtime (CPU, one intra-op
@@ -118,6 +119,10 @@ final class SiteSweep implements AutoCloseable {
         variants.forEach(v -> acc.add(new OutputFidelity()));
         Set<String> wanted = new LinkedHashSet<>(outputs);
         for (RecordedRequest r : requests) {
+            if (Thread.currentThread().isInterrupted()) {
+                // the server is stopping: its shutdown must not wait for a whole sweep
+                throw new CancellationException("the quantization sweep was stopped");
+            }
             Map<String, OnnxTensor> feeds = r.tensors(env);
             try {
                 byte[] mask = mask(r);
