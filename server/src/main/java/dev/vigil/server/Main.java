@@ -52,6 +52,12 @@ public final class Main implements Callable<Integer> {
             return 1;
         }
         stopped.await();
+        if (!server.modelRunsEnded()) {
+            // runs outlived --shutdown-timeout-ms: the JVM's shutdown hooks would free ONNX Runtime under them
+            System.err.flush();
+            System.out.flush();
+            Runtime.getRuntime().halt(0);
+        }
         return 0;
     }
 }

@@ -86,6 +86,8 @@ public final class VigilServer implements AutoCloseable {
     private final InferResponseWriter writer = new InferResponseWriter();
     private final AdmissionControl admission;
     private final InflightRequests inflight = new InflightRequests();
+    /** Whether {@link #close()} ended with no model run in progress. */
+    private volatile boolean runsEnded = true;
     private final MemoryBudget requestMemory;
     private final ScheduledThreadPoolExecutor deadlines;
     private final BodyReader bodies;
@@ -597,6 +599,15 @@ public final class VigilServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the server, once closed, has no model run in progress: false when runs outlived
+     * {@code --shutdown-timeout-ms}, and then the process must not run the JVM's shutdown hooks (ONNX Runtime's
+     * releases its environment under them).
+     */
+    public boolean modelRunsEnded() {
+        return runsEnded;
+    }
+
     @Override
     public synchronized void close() {
         long deadline = System.nanoTime() + options.shutdownTimeoutMs() * 1_000_000L;
@@ -616,6 +627,7 @@ public final class VigilServer implements AutoCloseable {
             batchers = null;
         }
         boolean idle = admission.close(Math.max(0, (deadline - System.nanoTime()) / 1_000_000L));
+        runsEnded = idle;
         deadlines.shutdownNow();
         if (report != null) {
             report.close();

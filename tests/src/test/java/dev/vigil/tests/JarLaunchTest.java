@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -91,6 +92,28 @@ class JarLaunchTest {
         }
     }
 
+    /** Four MiniLM requests of 8 sequences of 407 tokens, sent at once; each runs for seconds on two cores. */
+    private static List<CompletableFuture<HttpResponse<byte[]>>> longRequests(Http http) {
+        String text = "\"" + "the quick brown fox jumps over the lazy dog ".repeat(45) + "\"";
+        String batch = "{\"inputs\":[{\"name\":\"text\",\"datatype\":\"BYTES\",\"shape\":[8],\"data\":["
+                + String.join(",", Collections.nCopies(8, text)) + "]}],\"outputs\":[{\"name\":\"882\"}]}";
+        List<CompletableFuture<HttpResponse<byte[]>>> running = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            running.add(CompletableFuture.supplyAsync(() -> http.postJson("/v2/models/all-minilm-l6-v2/infer", batch)));
+        }
+        return running;
+    }
+
+    /** Reads the rest of the log once the process has ended, and asserts it ended with 0 and no JVM crash. */
+    private static void assertExitedCleanly(Process p, BufferedReader log, StringBuilder seen) throws Exception {
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the server stops");
+        for (String line = log.readLine(); line != null; line = log.readLine()) {
+            seen.append(line).append('\n');
+        }
+        assertEquals(0, p.exitValue(), seen.toString());
+        assertFalse(seen.toString().contains("A fatal error has been detected"), seen.toString());
+    }
+
     /**
      * SIGTERM while MiniLM requests run: they still get their 200, the process exits 0. Before, the JVM's shutdown
      * hooks (ONNX Runtime's releases its native environment) ran under the runs: SIGSEGV, exit 134, every request in
@@ -104,15 +127,7 @@ class JarLaunchTest {
         try (BufferedReader log = new BufferedReader(new InputStreamReader(p.getInputStream(),
                 StandardCharsets.UTF_8))) {
             int port = awaitListening(log, seen);
-            Http http = new Http(port);
-            String text = "\"" + "the quick brown fox jumps over the lazy dog ".repeat(45) + "\"";
-            String batch = "{\"inputs\":[{\"name\":\"text\",\"datatype\":\"BYTES\",\"shape\":[8],\"data\":["
-                    + String.join(",", Collections.nCopies(8, text)) + "]}],\"outputs\":[{\"name\":\"882\"}]}";
-            List<CompletableFuture<HttpResponse<byte[]>>> running = new ArrayList<>();
-            for (int i = 0; i < 4; i++) {
-                running.add(CompletableFuture.supplyAsync(
-                        () -> http.postJson("/v2/models/all-minilm-l6-v2/infer", batch)));
-            }
+            List<CompletableFuture<HttpResponse<byte[]>>> running = longRequests(new Http(port));
             Thread.sleep(1_000);
             // SIGTERM; Process.destroy() would also close the stream the log is read from
             p.toHandle().destroy();
@@ -121,12 +136,36 @@ class JarLaunchTest {
                 assertEquals(200, response.statusCode(), Http.text(response));
                 assertEquals("[8,384]", Http.json(response).get("outputs").get(0).get("shape").toString());
             }
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the server stops after its requests");
-            for (String line = log.readLine(); line != null; line = log.readLine()) {
-                seen.append(line).append('\n');
-            }
-            assertEquals(0, p.exitValue(), seen.toString());
+            assertExitedCleanly(p, log, seen);
             assertTrue(seen.toString().contains("Vigil stopped"), seen.toString());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    /**
+     * Runs that outlive {@code --shutdown-timeout-ms} are cut off (their clients lose the connection), and the process
+     * still exits 0 without running the JVM's shutdown hooks under them.
+     */
+    @Test
+    void runsThatOutliveTheShutdownTimeoutDoNotCrashTheExit() throws Exception {
+        Process p = launch("--models", MiniLmTextTest.MODELS.toString(), "--port", "0", "--device", "cpu",
+                "--probe-warmup-ms", "0", "--shutdown-timeout-ms", "100");
+        StringBuilder seen = new StringBuilder();
+        try (BufferedReader log = new BufferedReader(new InputStreamReader(p.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            int port = awaitListening(log, seen);
+            List<CompletableFuture<HttpResponse<byte[]>>> running = longRequests(new Http(port));
+            Thread.sleep(1_000);
+            p.toHandle().destroy();
+            assertExitedCleanly(p, log, seen);
+            for (CompletableFuture<HttpResponse<byte[]>> r : running) {
+                try {
+                    r.get(60, TimeUnit.SECONDS);
+                } catch (ExecutionException cutOff) {
+                    // the connection closed without a response: expected past the timeout
+                }
+            }
         } finally {
             p.destroyForcibly();
         }
