@@ -114,9 +114,11 @@ public final class VigilServer implements AutoCloseable {
      */
     public VigilServer(ServerOptions options, RunObserver observer) {
         this.options = options;
-        this.probes = new ProbeLayer(new ProbeCapacity(options.probeQueue(), options.probeWorkers(),
-                options.probeWaitMs(), options.probeCopyMb() << 20), options.maxInflight(), options.probeBufferMb() << 20, options.reportRequests(),
-                options.reportRequestBytes(), options.maxAttentionMapTokens(), metrics.registry());
+        ProbeCapacity capacity = new ProbeCapacity(options.probeQueue(), options.probeWorkers(),
+                options.probeWaitMs(), options.probeCopyMb() << 20);
+        this.probes = new ProbeLayer(capacity, options.maxInflight(), options.probeBufferMb() << 20,
+                options.reportRequests(), options.reportRequestBytes(), options.maxAttentionMapTokens(),
+                metrics.registry());
         this.observer = observer == null ? probes : observer;
         this.admission = new AdmissionControl(options.maxInflight(), options.maxQueue(), 60_000);
         this.requestMemory = new MemoryBudget(options.bodyBudgetMb() << 20);

@@ -92,8 +92,13 @@ class JarLaunchTest {
         }
     }
 
-    /** Four MiniLM requests of 8 sequences of 407 tokens, sent at once; each runs for seconds on two cores. */
-    private static List<CompletableFuture<HttpResponse<byte[]>>> longRequests(Http http) {
+    /**
+     * Once the server listens, sends four MiniLM requests of 8 sequences of 407 tokens at once (each runs for seconds
+     * on two cores) and, a second later, SIGTERM; the requests, still to be answered.
+     */
+    private static List<CompletableFuture<HttpResponse<byte[]>>> sigtermDuringLongRequests(Process p,
+            BufferedReader log, StringBuilder seen) throws Exception {
+        Http http = new Http(awaitListening(log, seen));
         String text = "\"" + "the quick brown fox jumps over the lazy dog ".repeat(45) + "\"";
         String batch = "{\"inputs\":[{\"name\":\"text\",\"datatype\":\"BYTES\",\"shape\":[8],\"data\":["
                 + String.join(",", Collections.nCopies(8, text)) + "]}],\"outputs\":[{\"name\":\"882\"}]}";
@@ -101,6 +106,9 @@ class JarLaunchTest {
         for (int i = 0; i < 4; i++) {
             running.add(CompletableFuture.supplyAsync(() -> http.postJson("/v2/models/all-minilm-l6-v2/infer", batch)));
         }
+        Thread.sleep(1_000);
+        // SIGTERM; Process.destroy() would also close the stream the log is read from
+        p.toHandle().destroy();
         return running;
     }
 
@@ -126,11 +134,7 @@ class JarLaunchTest {
         StringBuilder seen = new StringBuilder();
         try (BufferedReader log = new BufferedReader(new InputStreamReader(p.getInputStream(),
                 StandardCharsets.UTF_8))) {
-            int port = awaitListening(log, seen);
-            List<CompletableFuture<HttpResponse<byte[]>>> running = longRequests(new Http(port));
-            Thread.sleep(1_000);
-            // SIGTERM; Process.destroy() would also close the stream the log is read from
-            p.toHandle().destroy();
+            List<CompletableFuture<HttpResponse<byte[]>>> running = sigtermDuringLongRequests(p, log, seen);
             for (CompletableFuture<HttpResponse<byte[]>> r : running) {
                 HttpResponse<byte[]> response = r.get(60, TimeUnit.SECONDS);
                 assertEquals(200, response.statusCode(), Http.text(response));
@@ -154,10 +158,7 @@ class JarLaunchTest {
         StringBuilder seen = new StringBuilder();
         try (BufferedReader log = new BufferedReader(new InputStreamReader(p.getInputStream(),
                 StandardCharsets.UTF_8))) {
-            int port = awaitListening(log, seen);
-            List<CompletableFuture<HttpResponse<byte[]>>> running = longRequests(new Http(port));
-            Thread.sleep(1_000);
-            p.toHandle().destroy();
+            List<CompletableFuture<HttpResponse<byte[]>>> running = sigtermDuringLongRequests(p, log, seen);
             assertExitedCleanly(p, log, seen);
             for (CompletableFuture<HttpResponse<byte[]>> r : running) {
                 try {

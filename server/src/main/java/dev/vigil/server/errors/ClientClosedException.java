@@ -2,6 +2,7 @@ package dev.vigil.server.errors;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -24,6 +25,6 @@ public final class ClientClosedException extends RuntimeException {
                 return new ClientClosedException(e);
             }
         }
-        return new java.io.UncheckedIOException(e);
+        return new UncheckedIOException(e);
     }
 }

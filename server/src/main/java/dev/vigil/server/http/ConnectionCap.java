@@ -1,7 +1,6 @@
 package dev.vigil.server.http;
 
 import org.eclipse.jetty.io.Connection;
-import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.ConnectionLimit;
 
@@ -12,7 +11,6 @@ import org.eclipse.jetty.server.ConnectionLimit;
  * endpoints when the cap is reached), so here every connection opened while at the cap gets the lower one too.
  */
 final class ConnectionCap extends ConnectionLimit {
-    private final AbstractConnector connector;
     private final long capIdleTimeoutMs;
     private volatile boolean capped;
 
@@ -22,7 +20,6 @@ final class ConnectionCap extends ConnectionLimit {
      */
     ConnectionCap(int maxConnections, AbstractConnector connector, long capIdleTimeoutMs) {
         super(maxConnections, connector);
-        this.connector = connector;
         this.capIdleTimeoutMs = capIdleTimeoutMs;
         setIdleTimeout(capIdleTimeoutMs);
     }
@@ -42,12 +39,8 @@ final class ConnectionCap extends ConnectionLimit {
     @Override
     public void onOpened(Connection connection) {
         super.onOpened(connection);
-        EndPoint endPoint = connection.getEndPoint();
         if (capped) {
-            endPoint.setIdleTimeout(capIdleTimeoutMs);
-        } else if (endPoint.getIdleTimeout() != connector.getIdleTimeout()) {
-            // the cap was lifted while this connection was being opened
-            endPoint.setIdleTimeout(connector.getIdleTimeout());
+            connection.getEndPoint().setIdleTimeout(capIdleTimeoutMs);
         }
     }
 }

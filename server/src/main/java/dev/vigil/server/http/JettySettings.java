@@ -1,10 +1,9 @@
 package dev.vigil.server.http;
 
+import com.sun.management.UnixOperatingSystemMXBean;
 import io.javalin.config.JavalinConfig;
 import org.eclipse.jetty.server.HttpChannel;
 import org.eclipse.jetty.server.ServerConnector;
-
-import com.sun.management.UnixOperatingSystemMXBean;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;

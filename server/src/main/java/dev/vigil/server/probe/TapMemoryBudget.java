@@ -8,9 +8,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The memory that all models' taps may hold together: the direct memory of the reused tap buffer sets, and, with a
  * limit of its own, the heap that copies of taps ONNX Runtime allocated take until the statistics have read them
- * ({@link #reserveCopies}). Without the first, each model keeps the free buffer
- * sets of its recent batch shapes, and a model that saw a burst of long sequences hoards memory that another model
- * then cannot get (every request of the other model would go unprobed). When a reservation does not fit, free
+ * ({@link #reserveCopies}). Without the first, each model keeps the free buffer sets of its recent batch shapes,
+ * and a model that saw a burst of long sequences hoards memory that another model then cannot get (every request of
+ * the other model would go unprobed). When a reservation does not fit, free
  * sets of any model are closed, least recently used shape first, before the reservation is refused. It is also
  * where requests wait for a set to come back ({@link #awaitRelease}). Thread-safe; it never holds a lock while it
  * asks a pool to free a set.
